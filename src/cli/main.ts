@@ -1,0 +1,186 @@
+/**
+ * The command line over the same pipeline the extension runs:
+ *   node dist/cli.js <image> [--out DIR] [--formats glb,dxf,step] [--model DIR] …
+ * Progress goes to stderr, the written files to stdout (one per line), so the output pipes cleanly.
+ */
+import { parseArgs } from 'node:util';
+import * as path from 'node:path';
+import { generateFromImage, type GenerateRequest } from '../pipeline/run.js';
+import { loadModel } from '../pipeline/network/session.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
+import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
+import { UserError } from '../pipeline/errors.js';
+import { CancelledError, type Progress } from '../pipeline/progress.js';
+import { ProgressBar } from './progressBar.js';
+
+const USAGE = `Usage: image-to-3d <image> [options]
+
+Turns an image into a 3D model and writes <image name>.glb/.dxf/.step next to it.
+
+Options:
+  --out DIR              write the files into DIR instead of the image's folder
+  --formats LIST         comma-separated: ${OUTPUT_FORMATS.join(',')} (default: all)
+  --model DIR            folder with encoder.onnx and decoder.onnx (default: the built-in stand-in)
+  --resolution N         grid points per axis for the surface (default 256)
+  --threshold T          density at the surface (default 25)
+  --size MM              length of the longest side in millimetres (default 100)
+  --existing POLICY      when an output exists: fail (default), suffix, overwrite
+  --providers LIST       execution providers in order, e.g. cuda,cpu (default auto)
+  -h, --help             show this help
+`;
+
+/** Exit codes: 0 done, 1 a problem the user can fix, 2 bad usage, 70 a bug, 130 cancelled. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        formats: { type: 'string' },
+        model: { type: 'string' },
+        resolution: { type: 'string' },
+        threshold: { type: 'string' },
+        size: { type: 'string' },
+        existing: { type: 'string' },
+        providers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`Expected one image, got ${positionals.length}.\n\n${USAGE}`);
+    return 2;
+  }
+
+  let request: GenerateRequest;
+  let providers: readonly string[] | 'auto';
+  try {
+    request = {
+      imagePath: path.resolve(positionals[0]),
+      outDir: values.out ? path.resolve(values.out) : undefined,
+      formats: parseFormats(values.formats),
+      resolution: parseNumber('--resolution', values.resolution, 256, { integer: true, min: 8, max: 1024 }),
+      threshold: parseNumber('--threshold', values.threshold, 25, {}),
+      longestSideMm: parseNumber('--size', values.size, 100, { min: 1e-6 }),
+      existing: parseExisting(values.existing),
+    };
+    providers = parseProviderList(values.providers);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+
+  const builtIn = !values.model;
+  const modelDir = values.model ? path.resolve(values.model) : path.join(__dirname, 'models', 'standin');
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nCancelling… (press Ctrl+C again to quit at once)\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const bar = new ProgressBar(process.stderr);
+  try {
+    bar.update({ stage: 'model', fraction: 0, message: 'Loading the model' });
+    const model = await loadModel(modelDir, { executionProviders: providers, log: (line) => bar.log(line) });
+    if (builtIn) bar.log('Using the built-in stand-in model (a demonstration shape from the image, not a reconstruction). Pass --model DIR for a real one.');
+    bar.log(`Running on ${model.provider}.`);
+    const started = performance.now();
+    const result = await generateFromImage(request, {
+      model,
+      signal: abort.signal,
+      onProgress: (p: Progress) => bar.update(p),
+    });
+    bar.done();
+    const m = result.metrics;
+    const size = [0, 1, 2].map((a) => (m.bbox.max[a] - m.bbox.min[a]).toFixed(1)).join(' × ');
+    process.stderr.write(
+      `${m.vertices} vertices, ${m.faces} faces, ${m.components} component(s), ` +
+        `${m.watertight ? 'watertight' : `not watertight (${m.boundaryEdges} boundary, ${m.nonManifoldEdges} non-manifold edges)`}, ` +
+        `${size} mm, volume ${(m.volume / 1000).toFixed(2)} cm³, area ${(m.area / 100).toFixed(2)} cm², ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`,
+    );
+    for (const file of result.files) process.stdout.write(`${file}\n`);
+    await model.dispose();
+    return 0;
+  } catch (err) {
+    bar.done();
+    if (err instanceof CancelledError) {
+      process.stderr.write('Cancelled. Nothing was written.\n');
+      return 130;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
+      return 1;
+    }
+    process.stderr.write(`Unexpected failure (a bug; please report it): ${(err as Error).stack ?? String(err)}\n`);
+    return 70;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function parseFormats(text: string | undefined): OutputFormat[] {
+  if (!text) return [...OUTPUT_FORMATS];
+  const names = text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((n) => !(OUTPUT_FORMATS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`Unknown format(s) ${unknown.join(', ') || '(none given)'}; choose from ${OUTPUT_FORMATS.join(', ')}.`);
+  }
+  return [...new Set(names as OutputFormat[])];
+}
+
+function parseNumber(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  limits: { integer?: boolean; min?: number; max?: number },
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  const bad =
+    !Number.isFinite(value) ||
+    (limits.integer && !Number.isInteger(value)) ||
+    (limits.min !== undefined && value < limits.min) ||
+    (limits.max !== undefined && value > limits.max);
+  if (bad) {
+    const range = [limits.min !== undefined ? `≥ ${limits.min}` : '', limits.max !== undefined ? `≤ ${limits.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    throw new Error(`${flag} takes ${limits.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}; got "${text}".`);
+  }
+  return value;
+}
+
+function parseExisting(text: string | undefined): ExistingFilePolicy {
+  if (text === undefined) return 'fail';
+  if (text === 'fail' || text === 'suffix' || text === 'overwrite') return text;
+  throw new Error(`--existing takes fail, suffix or overwrite; got "${text}".`);
+}
+
+function parseProviderList(text: string | undefined): readonly string[] | 'auto' {
+  const names = (text ?? 'auto').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return names.length === 0 || names.includes('auto') ? 'auto' : names;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(70);
+    },
+  );
+}

@@ -1,0 +1,45 @@
+import * as vscode from 'vscode';
+import type { OutputFormat } from '../pipeline/writers/outputs.js';
+import { OUTPUT_FORMATS } from '../pipeline/writers/outputs.js';
+
+/** The one place settings are read: everything else receives this typed object. */
+export interface Settings {
+  readonly modelPath: string;
+  readonly executionProviders: readonly string[] | 'auto';
+  readonly resolution: number;
+  readonly threshold: number;
+  readonly outputFormats: readonly OutputFormat[];
+  readonly longestSideMm: number;
+  readonly existingFiles: 'ask' | 'suffix' | 'overwrite';
+}
+
+export const SECTION = 'imageTo3d';
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const config = vscode.workspace.getConfiguration(SECTION, scope);
+  const formats = config.get<string[]>('outputFormats', [...OUTPUT_FORMATS]).filter((f): f is OutputFormat =>
+    (OUTPUT_FORMATS as readonly string[]).includes(f),
+  );
+  const existing = config.get<string>('existingFiles', 'ask');
+  return {
+    modelPath: config.get<string>('modelPath', '').trim(),
+    executionProviders: parseProviders(config.get<string>('executionProviders', 'auto')),
+    resolution: clampInt(config.get<number>('resolution', 256), 32, 512),
+    threshold: config.get<number>('threshold', 25),
+    outputFormats: [...new Set(formats)],
+    longestSideMm: Math.max(0.001, config.get<number>('longestSideMm', 100)),
+    existingFiles: existing === 'suffix' || existing === 'overwrite' ? existing : 'ask',
+  };
+}
+
+export function parseProviders(text: string): readonly string[] | 'auto' {
+  const names = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
+  return names.length === 0 || names.includes('auto') ? 'auto' : names;
+}
+
+function clampInt(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.round(value)));
+}

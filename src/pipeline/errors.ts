@@ -1,0 +1,26 @@
+/**
+ * An error meant for the user: `message` says what happened, `hint` what to do about it. Anything else
+ * that escapes the pipeline is a bug and is reported as such.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly code: UserErrorCode,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+export type UserErrorCode =
+  | 'image-unreadable'
+  | 'image-too-large'
+  | 'image-empty'
+  | 'model-missing'
+  | 'model-invalid'
+  | 'output-exists'
+  | 'output-not-writable'
+  | 'no-surface'
+  | 'mesh-unreadable'
+  | 'invalid-option';

@@ -1,0 +1,445 @@
+/**
+ * Runtime side of the network: loads encoder.onnx + decoder.onnx with onnxruntime-node, checks them
+ * against TripoSR's contract, picks an execution provider, and runs them.
+ *
+ * Provider selection: onnxruntime-node throws when a provider's native library is missing instead of
+ * falling back, so each candidate is first probed with a one-node in-memory model. That separates "this
+ * provider is unavailable here" (log it, try the next) from "this model file is broken" (a UserError),
+ * which the real session's error alone cannot tell apart. A provider that passes the probe but then
+ * fails on the real model is also skipped; only a failure on 'cpu', always last, is blamed on the file.
+ */
+import { constants } from 'node:fs';
+import { access, open, readFile, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+import { GraphBuilder, elementTypeName } from './onnx/graphBuilder.js';
+import { readModelSignature, valueInfoDims, type ModelSignature } from './onnx/proto.js';
+
+export interface LoadedModel {
+  /** The execution provider both sessions run on ('cpu', 'cuda', …). */
+  readonly provider: string;
+  /** From model.json's "kind" ('standin' for the generated stand-in), 'unknown' without one. */
+  readonly kind: string;
+  /** image: [1,3,512,512] RGB in [0,1], planar. Returns scene codes [1,3,40,64,64]. */
+  encode(image: Float32Array): Promise<Float32Array>;
+  /** points: [1,P,3] world units, any P ≥ 0. Returns density [1,P,1] and color [1,P,3]. */
+  decode(sceneCodes: Float32Array, points: Float32Array): Promise<{ density: Float32Array; color: Float32Array }>;
+  dispose(): Promise<void>;
+}
+
+export interface LoadModelOptions {
+  /** Providers to try in order ('cpu' is appended when absent), or 'auto' for the platform's list. */
+  executionProviders: readonly string[] | 'auto';
+  log?: (line: string) => void;
+  intraOpThreads?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The contract
+
+/** A dimension: a number is static; a string names a dynamic dimension. */
+type ContractDim = number | string;
+
+interface TensorContract {
+  readonly name: string;
+  readonly type: 'float32';
+  readonly dims: readonly ContractDim[];
+}
+
+interface SessionContract {
+  readonly inputs: readonly TensorContract[];
+  readonly outputs: readonly TensorContract[];
+}
+
+export const IMAGE_SIZE = 512;
+export const SCENE_CODES_DIMS = [1, 3, 40, 64, 64] as const;
+const SCENE_CODES_LENGTH = SCENE_CODES_DIMS.reduce((a: number, b: number) => a * b, 1);
+const IMAGE_LENGTH = 3 * IMAGE_SIZE * IMAGE_SIZE;
+
+export const ENCODER_CONTRACT: SessionContract = {
+  inputs: [{ name: 'image', type: 'float32', dims: [1, 3, IMAGE_SIZE, IMAGE_SIZE] }],
+  outputs: [{ name: 'scene_codes', type: 'float32', dims: SCENE_CODES_DIMS }],
+};
+
+export const DECODER_CONTRACT: SessionContract = {
+  inputs: [
+    { name: 'scene_codes', type: 'float32', dims: SCENE_CODES_DIMS },
+    { name: 'points', type: 'float32', dims: [1, 'P', 3] },
+  ],
+  outputs: [
+    { name: 'density', type: 'float32', dims: [1, 'P', 1] },
+    { name: 'color', type: 'float32', dims: [1, 'P', 3] },
+  ],
+};
+
+/** What a session or the model file says about one input or output. `dims` undefined: unknown rank. */
+interface FoundTensor {
+  readonly name: string;
+  readonly type: string;
+  readonly dims: readonly (number | string)[] | undefined;
+}
+
+function describe(type: string, dims: readonly (number | string)[] | undefined): string {
+  if (dims === undefined) return `${type} [?]`;
+  return `${type} [${dims.map((d) => (d === '' ? '?' : String(d))).join(',')}]`;
+}
+
+function dimsMatch(expected: readonly ContractDim[], found: readonly (number | string)[]): boolean {
+  if (expected.length !== found.length) return false;
+  return expected.every((e, i) => {
+    const f = found[i];
+    // A static expectation is met by the same number or by any dynamic dim (it will accept the size);
+    // a dynamic expectation needs a dynamic dim, since we will feed many sizes.
+    return typeof e === 'number' ? f === e || typeof f === 'string' : typeof f === 'string';
+  });
+}
+
+/** Every difference between `found` and `expected`, as lines for the user. Empty when they match. */
+function compareSide(
+  which: 'encoder' | 'decoder',
+  side: 'input' | 'output',
+  expected: readonly TensorContract[],
+  found: readonly FoundTensor[],
+): string[] {
+  const issues: string[] = [];
+  const unmatchedFound = found.filter((f) => !expected.some((e) => e.name === f.name));
+  const unmatchedExpected = expected.filter((e) => !found.some((f) => f.name === e.name));
+  for (const e of expected) {
+    const f = found.find((x) => x.name === e.name);
+    if (f === undefined) continue;
+    const typeOk = f.type === e.type;
+    const dimsOk = f.dims === undefined || dimsMatch(e.dims, f.dims);
+    if (!typeOk || !dimsOk) {
+      issues.push(`${which} ${side} '${f.name}' is ${describe(f.type, f.dims)} — expected ${describe(e.type, e.dims)}`);
+    }
+  }
+  // A renamed tensor is the likeliest cause of a missing one, so pair them up in order.
+  unmatchedExpected.forEach((e, i) => {
+    const f = unmatchedFound[i];
+    if (f !== undefined) {
+      issues.push(
+        `${which} ${side} '${f.name}' (${describe(f.type, f.dims)}) — expected '${e.name}' ${describe(e.type, e.dims)}`,
+      );
+    } else {
+      issues.push(`${which} ${side} '${e.name}' ${describe(e.type, e.dims)} is missing`);
+    }
+  });
+  for (const f of unmatchedFound.slice(unmatchedExpected.length)) {
+    issues.push(`${which} has an unexpected ${side} '${f.name}' (${describe(f.type, f.dims)})`);
+  }
+  return issues;
+}
+
+function fromMetadata(metadata: readonly ort.InferenceSession.ValueMetadata[]): FoundTensor[] {
+  return metadata.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] },
+  );
+}
+
+function fromSignature(infos: ModelSignature['inputs'], initializers: ReadonlySet<string>): FoundTensor[] {
+  return infos
+    .filter((i) => !initializers.has(i.name))
+    .map((i) => {
+      const elem = i.type?.tensorType?.elemType;
+      const type = elem === undefined ? 'non-tensor' : (elementTypeName(elem) ?? `type ${elem}`);
+      return { name: i.name, type, dims: valueInfoDims(i) };
+    });
+}
+
+/**
+ * onnxruntime reports an unknown shape as [] (indistinguishable from a scalar), so when it does, read
+ * the declared shapes from the file instead; only the graph's input/output ValueInfos are decoded.
+ */
+async function sessionInterface(
+  session: ort.InferenceSession,
+  path: string,
+): Promise<{ inputs: FoundTensor[]; outputs: FoundTensor[] }> {
+  const inputs = fromMetadata(session.inputMetadata);
+  const outputs = fromMetadata(session.outputMetadata);
+  const needsFile = [...inputs, ...outputs].some((t) => t.type !== 'non-tensor' && t.dims?.length === 0);
+  if (!needsFile) return { inputs, outputs };
+  let signature: ModelSignature;
+  try {
+    signature = readModelSignature(await readFile(path));
+  } catch {
+    return { inputs, outputs }; // onnxruntime read it, so this is our reader's limit: trust the session
+  }
+  const init = new Set(signature.initializerNames);
+  return { inputs: fromSignature(signature.inputs, init), outputs: fromSignature(signature.outputs, init) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Providers
+
+export function autoExecutionProviders(platform: NodeJS.Platform = process.platform): string[] {
+  const list: string[] = [];
+  if (platform === 'linux' || platform === 'win32') list.push('cuda');
+  if (platform === 'win32') list.push('dml');
+  if (platform === 'darwin') list.push('coreml');
+  list.push('webgpu', 'cpu');
+  return list;
+}
+
+function providerList(requested: readonly string[] | 'auto'): string[] {
+  const list = requested === 'auto' ? autoExecutionProviders() : requested.map((p) => p.trim().toLowerCase());
+  const unique = [...new Set(list.filter((p) => p !== ''))];
+  if (!unique.includes('cpu')) unique.push('cpu');
+  return unique;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
+}
+
+let probeModel: Uint8Array | undefined;
+/** Why each provider is unavailable ('' when it works); probing is per process, the answer cannot change. */
+const probeResults = new Map<string, Promise<string>>();
+
+function probe(provider: string): Promise<string> {
+  let result = probeResults.get(provider);
+  if (result === undefined) {
+    if (probeModel === undefined) {
+      const g = new GraphBuilder('provider_probe');
+      g.input('x', 'float32', [1]);
+      g.node('Identity', ['x'], ['y']);
+      g.output('y', 'float32', [1]);
+      probeModel = g.toModel({ opset: 17, producer: 'image-to-3d provider probe' });
+    }
+    const bytes = probeModel;
+    result = ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
+      async (s) => {
+        await s.release();
+        return '';
+      },
+      (e: unknown) => firstLine(e) || 'unknown error',
+    );
+    probeResults.set(provider, result);
+  }
+  return result;
+}
+
+let ortLogLevelSet = false;
+function quietOrt(): void {
+  // Provider failures are reported through `log`; onnxruntime's own line for them would be noise. This
+  // takes effect only before the first session in the process, hence once.
+  if (!ortLogLevelSet) {
+    ort.env.logLevel = 'fatal';
+    ortLogLevelSet = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loading
+
+const MISSING_HINT =
+  'Put the TripoSR model files (encoder.onnx and decoder.onnx) in that folder, or build the stand-in model ' +
+  'there with: node --import tsx scripts/build-standin-model.ts <folder>';
+
+async function checkFile(path: string): Promise<void> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`Model file not found: ${path}`, MISSING_HINT, 'model-missing');
+    }
+    throw new UserError(`Cannot read model file ${path}: ${firstLine(e)}`, 'Check the file and its permissions.', 'model-invalid');
+  }
+  if (!info.isFile()) {
+    throw new UserError(`Model file ${path} is not a file.`, MISSING_HINT, 'model-invalid');
+  }
+  try {
+    await access(path, constants.R_OK);
+    // access() trusts permission bits; opening is the real test (e.g. for files on odd mounts).
+    await (await open(path, 'r')).close();
+  } catch (e) {
+    throw new UserError(`Cannot read model file ${path}: ${firstLine(e)}`, 'Check the file and its permissions.', 'model-invalid');
+  }
+}
+
+async function readKind(dir: string, log: (line: string) => void): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'model.json'), 'utf8');
+  } catch {
+    return 'unknown';
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && 'kind' in parsed && typeof parsed.kind === 'string') {
+      return parsed.kind;
+    }
+  } catch {
+    // model.json only labels the model; a broken one should not stop a run
+  }
+  log(`model.json in ${dir} has no readable "kind"; treating the model as 'unknown'.`);
+  return 'unknown';
+}
+
+function sessionOptions(provider: string, options: LoadModelOptions): ort.InferenceSession.SessionOptions {
+  const o: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  if (options.intraOpThreads !== undefined) o.intraOpNumThreads = options.intraOpThreads;
+  return o;
+}
+
+class ProviderFailed extends Error {}
+
+async function createSessions(
+  provider: string,
+  paths: { encoder: string; decoder: string },
+  options: LoadModelOptions,
+): Promise<{ encoder: ort.InferenceSession; decoder: ort.InferenceSession }> {
+  const create = async (path: string): Promise<ort.InferenceSession> => {
+    try {
+      return await ort.InferenceSession.create(path, sessionOptions(provider, options));
+    } catch (e) {
+      if (provider !== 'cpu') throw new ProviderFailed(`${provider} could not load ${path}: ${firstLine(e)}`);
+      throw new UserError(
+        `Cannot load model file ${path}: ${firstLine(e)}`,
+        'The file is not a valid ONNX model for this runtime. Replace it with an intact export (or rebuild the stand-in).',
+        'model-invalid',
+      );
+    }
+  };
+  const encoder = await create(paths.encoder);
+  try {
+    return { encoder, decoder: await create(paths.decoder) };
+  } catch (e) {
+    await encoder.release();
+    throw e;
+  }
+}
+
+async function checkContract(
+  sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession },
+  paths: { encoder: string; decoder: string },
+  dir: string,
+): Promise<void> {
+  const enc = await sessionInterface(sessions.encoder, paths.encoder);
+  const dec = await sessionInterface(sessions.decoder, paths.decoder);
+  const issues = [
+    ...compareSide('encoder', 'input', ENCODER_CONTRACT.inputs, enc.inputs),
+    ...compareSide('encoder', 'output', ENCODER_CONTRACT.outputs, enc.outputs),
+    ...compareSide('decoder', 'input', DECODER_CONTRACT.inputs, dec.inputs),
+    ...compareSide('decoder', 'output', DECODER_CONTRACT.outputs, dec.outputs),
+  ];
+  if (issues.length > 0) {
+    throw new UserError(
+      `The model in ${dir} does not match TripoSR's interface: ${issues.join('; ')}.`,
+      'Expected encoder image float32 [1,3,512,512] → scene_codes float32 [1,3,40,64,64], and decoder ' +
+        'scene_codes + points float32 [1,P,3] → density float32 [1,P,1], color float32 [1,P,3]. ' +
+        'Use an export made for this extension, or rebuild the stand-in.',
+      'model-invalid',
+    );
+  }
+}
+
+export async function loadModel(dir: string, options: LoadModelOptions): Promise<LoadedModel> {
+  const log = options.log ?? ((): void => {});
+  try {
+    if (!(await stat(dir)).isDirectory()) {
+      throw new UserError(`Model folder ${dir} is not a folder.`, MISSING_HINT, 'model-missing');
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`Model folder not found: ${dir}`, MISSING_HINT, 'model-missing');
+  }
+  const paths = { encoder: join(dir, 'encoder.onnx'), decoder: join(dir, 'decoder.onnx') };
+  await checkFile(paths.encoder);
+  await checkFile(paths.decoder);
+  const kind = await readKind(dir, log);
+
+  quietOrt();
+  for (const provider of providerList(options.executionProviders)) {
+    const unavailable = await probe(provider);
+    if (unavailable !== '') {
+      log(`Execution provider ${provider} is unavailable: ${unavailable}`);
+      continue;
+    }
+    let sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession };
+    try {
+      sessions = await createSessions(provider, paths, options);
+    } catch (e) {
+      if (!(e instanceof ProviderFailed)) throw e;
+      log(`${e.message}; trying the next provider.`);
+      continue;
+    }
+    try {
+      await checkContract(sessions, paths, dir);
+    } catch (e) {
+      await Promise.all([sessions.encoder.release(), sessions.decoder.release()]);
+      throw e;
+    }
+    log(`Loaded ${kind} model from ${dir} on ${provider}.`);
+    return new OrtModel(provider, kind, sessions.encoder, sessions.decoder);
+  }
+  // Only reachable when even the CPU provider fails on a one-node model: a broken installation.
+  throw new Error('onnxruntime could not create a session on any execution provider, including cpu.');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running
+
+function outputData(result: ort.InferenceSession.ReturnType, name: string, length: number): Float32Array {
+  const value = result[name];
+  if (value === undefined || value.type !== 'float32' || !(value.data instanceof Float32Array)) {
+    throw new Error(`Model output '${name}' is missing or not float32.`);
+  }
+  if (value.data.length !== length) {
+    throw new Error(`Model output '${name}' has ${value.data.length} values, expected ${length}.`);
+  }
+  return value.data;
+}
+
+class OrtModel implements LoadedModel {
+  private disposed = false;
+
+  constructor(
+    readonly provider: string,
+    readonly kind: string,
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+  ) {}
+
+  async encode(image: Float32Array): Promise<Float32Array> {
+    this.checkLive();
+    if (image.length !== IMAGE_LENGTH) {
+      throw new Error(`encode: image must hold 3×${IMAGE_SIZE}×${IMAGE_SIZE} values, got ${image.length}.`);
+    }
+    const result = await this.encoder.run({ image: new ort.Tensor('float32', image, [1, 3, IMAGE_SIZE, IMAGE_SIZE]) });
+    return outputData(result, 'scene_codes', SCENE_CODES_LENGTH);
+  }
+
+  async decode(sceneCodes: Float32Array, points: Float32Array): Promise<{ density: Float32Array; color: Float32Array }> {
+    this.checkLive();
+    if (sceneCodes.length !== SCENE_CODES_LENGTH) {
+      throw new Error(`decode: scene codes must hold ${SCENE_CODES_LENGTH} values, got ${sceneCodes.length}.`);
+    }
+    if (points.length % 3 !== 0) throw new Error(`decode: points length ${points.length} is not a multiple of 3.`);
+    const count = points.length / 3;
+    // Empty tensors trip some kernels (and some providers); there is nothing to compute anyway.
+    if (count === 0) return { density: new Float32Array(0), color: new Float32Array(0) };
+    const result = await this.decoder.run({
+      scene_codes: new ort.Tensor('float32', sceneCodes, [...SCENE_CODES_DIMS]),
+      points: new ort.Tensor('float32', points, [1, count, 3]),
+    });
+    return { density: outputData(result, 'density', count), color: outputData(result, 'color', count * 3) };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new Error('The model has been disposed.');
+  }
+}

@@ -1,0 +1,200 @@
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import * as path from 'node:path';
+import { decodeImage } from './image/decode.js';
+import { networkInput } from './image/frame.js';
+import type { LoadedModel } from './network/session.js';
+import { sampleDenseGrid, gridIndexToWorld } from './surface/grid.js';
+import { marchingCubes } from './surface/marchingCubes.js';
+import type { Mesh } from './mesh/mesh.js';
+import { vertexNormals } from './mesh/normals.js';
+import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
+import { toFrame } from './mesh/transform.js';
+import { encodeGlb } from './writers/glb.js';
+import { encodeDxf } from './writers/dxf.js';
+import { encodeStep } from './writers/step.js';
+import { plannedOutputPaths, outputBaseName, type OutputFormat } from './writers/outputs.js';
+import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
+import { UserError } from './errors.js';
+import { throwIfAborted, type ProgressSink, type Stage } from './progress.js';
+
+export const GENERATOR = 'Image to 3D for VS Code';
+/** TripoSR's world box: the decoder is queried inside ±0.87 on each axis. */
+export const WORLD_RADIUS = 0.87;
+
+/** Everything a run needs to know, as plain data (it crosses the worker boundary). */
+export interface GenerateRequest {
+  readonly imagePath: string;
+  /** Folder for the outputs; the image's own folder when absent. */
+  readonly outDir?: string;
+  readonly formats: readonly OutputFormat[];
+  /** Grid points per axis for surface extraction. */
+  readonly resolution: number;
+  /** Density at the surface (TripoSR: 25). */
+  readonly threshold: number;
+  /** Length of the longest side of the result, in millimetres. */
+  readonly longestSideMm: number;
+  readonly existing: ExistingFilePolicy;
+  /** Marks temporary files so a host can sweep them if the run is killed. */
+  readonly tag?: string;
+  /** Ceiling on decoded image pixels. */
+  readonly maxInputPixels?: number;
+}
+
+export interface RunContext {
+  readonly model: LoadedModel;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressSink;
+}
+
+export interface GenerateResult {
+  readonly files: string[];
+  /** The mesh in glTF's frame (Y up, metres), for a preview. */
+  readonly preview: Mesh;
+  /** Measured on the CAD-frame mesh, in millimetres. */
+  readonly metrics: MeshMetrics;
+  readonly provider: string;
+  readonly modelKind: string;
+  readonly timingsMs: Partial<Record<Stage, number>>;
+}
+
+const DECODER_BATCH = 262_144;
+
+export async function generateFromImage(request: GenerateRequest, context: RunContext): Promise<GenerateResult> {
+  const { model, signal } = context;
+  const report = context.onProgress ?? (() => undefined);
+  const timings: Partial<Record<Stage, number>> = {};
+  const timed = async <T>(stage: Stage, work: () => Promise<T>): Promise<T> => {
+    throwIfAborted(signal);
+    const start = performance.now();
+    const value = await work();
+    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
+    throwIfAborted(signal);
+    return value;
+  };
+
+  await checkOutputsBeforeRun(request);
+  report({ stage: 'image', fraction: 0, message: 'Reading the image' });
+  const input = await timed('image', async () => networkInput(await decodeImage(request.imagePath, request.maxInputPixels)));
+
+  report({ stage: 'encode', fraction: 0, message: `Running the encoder (${model.provider})` });
+  const sceneCodes = await timed('encode', () => model.encode(input));
+
+  const resolution = request.resolution;
+  report({ stage: 'surface', fraction: 0, message: `Sampling the density on a ${resolution}³ grid` });
+  let peakDensity = -Infinity;
+  const field = await timed('surface', () =>
+    sampleDenseGrid(
+      async (points) => {
+        const { density } = await model.decode(sceneCodes, points);
+        for (let i = 0; i < density.length; i++) if (density[i] > peakDensity) peakDensity = density[i];
+        return density;
+      },
+      resolution,
+      {
+        radius: WORLD_RADIUS,
+        batchSize: DECODER_BATCH,
+        signal,
+        onProgress: (fraction) =>
+          report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
+      },
+    ),
+  );
+
+  report({ stage: 'mesh', fraction: 0, message: 'Extracting the surface' });
+  const raw = await timed('mesh', async () => marchingCubes(field, [resolution, resolution, resolution], request.threshold));
+  if (raw.indices.length === 0) {
+    throw new UserError(
+      `The density never reaches the threshold ${request.threshold} (its peak is ${peakDensity.toPrecision(4)}), so there is no surface.`,
+      `Lower the threshold (setting imageTo3d.threshold, or --threshold) below ${peakDensity.toPrecision(3)}.`,
+      'no-surface',
+    );
+  }
+  const positions = gridIndexToWorld(raw.positions, resolution, WORLD_RADIUS);
+
+  report({ stage: 'colour', fraction: 0, message: 'Colouring the vertices' });
+  const colors = await timed('colour', async () => {
+    const out = new Float32Array(positions.length);
+    for (let start = 0; start < positions.length; start += DECODER_BATCH * 3) {
+      throwIfAborted(signal);
+      const chunk = positions.subarray(start, Math.min(positions.length, start + DECODER_BATCH * 3));
+      const { color } = await model.decode(sceneCodes, chunk);
+      out.set(color, start);
+    }
+    return out;
+  });
+
+  const mesh: Mesh = { positions, indices: raw.indices, colors, normals: vertexNormals(positions, raw.indices) };
+  const cad = toFrame(mesh, 'cad', request.longestSideMm);
+  const gltf = toFrame(mesh, 'gltf', request.longestSideMm);
+  const metrics = meshMetrics(cad);
+
+  report({ stage: 'write', fraction: 0, message: 'Writing the files' });
+  const files = await timed('write', async () => {
+    const paths = plannedOutputPaths(request.imagePath, request.formats, request.outDir);
+    const name = outputBaseName(request.imagePath);
+    const pending: PendingFile[] = request.formats.map((format, i) => ({
+      path: paths[i],
+      data: encodeFormat(format, { cad, gltf }, name),
+    }));
+    return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
+  });
+
+  return { files, preview: gltf, metrics, provider: model.provider, modelKind: model.kind, timingsMs: timings };
+}
+
+function encodeFormat(format: OutputFormat, frames: { cad: Mesh; gltf: Mesh }, name: string): Uint8Array | string {
+  switch (format) {
+    case 'glb':
+      return encodeGlb(frames.gltf, { generator: GENERATOR, name });
+    case 'dxf':
+      return encodeDxf(frames.cad, { layer: name });
+    case 'step':
+      return encodeStep(frames.cad, { name, generator: GENERATOR });
+    default:
+      throw new UserError(`Unknown output format "${String(format)}".`, 'Use glb, dxf or step.', 'invalid-option');
+  }
+}
+
+/**
+ * Fails fast, before minutes of inference, on what would stop the write at the end: an output that
+ * exists under the "fail" policy, or a folder we cannot create files in. The write re-checks both.
+ */
+export async function checkOutputsBeforeRun(request: GenerateRequest): Promise<void> {
+  const paths = plannedOutputPaths(request.imagePath, request.formats, request.outDir);
+  if (request.existing === 'fail') {
+    for (const file of paths) {
+      if (await exists(file)) {
+        throw new UserError(
+          `${file} already exists and would be overwritten.`,
+          'Move or rename it, or choose what happens to existing files with the setting imageTo3d.existingFiles (ask, suffix or overwrite).',
+          'output-exists',
+        );
+      }
+    }
+  }
+  const dir = path.dirname(paths[0]);
+  const probe = path.join(dir, `.probe.${request.tag ?? process.pid}.i3d-tmp`);
+  try {
+    // An explicit output folder is created on demand, as `mkdir -p` would.
+    if (request.outDir) await fs.mkdir(dir, { recursive: true });
+    const handle = await fs.open(probe, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY);
+    await handle.close();
+    await fs.unlink(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UserError(
+      `Cannot create files in the folder ${dir} (${code}).`,
+      'Choose another output folder (--out in the CLI; VS Code offers a folder picker).',
+      'output-not-writable',
+    );
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,67 @@
+import * as path from 'node:path';
+
+/** The files a run can write next to the source image. */
+export type OutputFormat = 'glb' | 'dxf' | 'step';
+
+export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
+
+const EXTENSIONS: Readonly<Record<OutputFormat, string>> = { glb: 'glb', dxf: 'dxf', step: 'step' };
+
+/**
+ * Bound in UTF-8 bytes, not characters: file systems limit names in bytes (255 on most), and the
+ * name still has to fit an extension, a " (n)" suffix and the temporary-file decoration.
+ */
+const MAX_BASE_BYTES = 120;
+const FALLBACK_BASE = 'model';
+
+/** Names Windows maps to devices whatever the extension ("CON.glb" opens the console). */
+const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])$/i;
+
+/**
+ * The image's file name without its extension, made safe to use as the stem of output files on any
+ * platform. Only the last path component is looked at, under both separators, so a crafted path
+ * cannot steer the output elsewhere.
+ */
+export function outputBaseName(imagePath: string): string {
+  const fileName = imagePath.split(/[\\/]/).pop() ?? '';
+  const dot = fileName.lastIndexOf('.');
+  let base = dot > 0 ? fileName.slice(0, dot) : fileName;
+
+  // Control characters (C0, DEL, C1) and what Windows forbids in names.
+  base = base.replace(/[\u0000-\u001f\u007f-\u009f<>:"/\\|?*]/g, '_');
+  // Unpaired surrogates have no UTF-8 form; the file system would store something else.
+  base = base.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '_');
+  // A leading dot would hide the outputs on Unix; trailing dots and spaces are stripped by Windows,
+  // which would make the written name differ from the one reported.
+  base = base.replace(/^[.\s]+/, '');
+  base = truncateUtf8(base, MAX_BASE_BYTES).replace(/[.\s]+$/, '');
+
+  if (base === '') return FALLBACK_BASE;
+  const firstPart = base.split('.')[0]!.trimEnd();
+  if (WINDOWS_RESERVED.test(firstPart)) base = `_${base}`;
+  return base;
+}
+
+/**
+ * `<folder>/<base>.<ext>` for each format, one path per entry and in the same order, so callers can
+ * pair paths with formats by index. The folder is the image's own unless `outDir` is given.
+ */
+export function plannedOutputPaths(imagePath: string, formats: readonly OutputFormat[], outDir?: string): string[] {
+  const folder = outDir ?? path.dirname(imagePath);
+  const base = outputBaseName(imagePath);
+  return formats.map((format) => path.join(folder, `${base}.${EXTENSIONS[format]}`));
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, never splitting a character. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}

@@ -1,0 +1,91 @@
+/**
+ * The worker thread that runs the pipeline for the extension host: image decoding, inference, surface
+ * extraction and writing never block the host. Loaded models stay open between jobs.
+ */
+import { parentPort } from 'node:worker_threads';
+import { generateFromImage } from '../pipeline/run.js';
+import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
+import { UserError } from '../pipeline/errors.js';
+import { CancelledError } from '../pipeline/progress.js';
+import type { HostToWorker, JobFailure, MeshBuffers, ModelChoice, WorkerToHost } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('pipelineWorker must run in a worker thread.');
+
+const post = (message: WorkerToHost, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+let cachedModel: { key: string; model: LoadedModel } | undefined;
+const running = new Map<number, AbortController>();
+
+async function modelFor(choice: ModelChoice): Promise<LoadedModel> {
+  const key = JSON.stringify([choice.dir, choice.executionProviders]);
+  if (cachedModel?.key === key) return cachedModel.model;
+  if (cachedModel) await cachedModel.model.dispose();
+  cachedModel = undefined;
+  const model = await loadModel(choice.dir, {
+    executionProviders: choice.executionProviders,
+    log: (line) => post({ type: 'log', line }),
+  });
+  cachedModel = { key, model };
+  return model;
+}
+
+function describeFailure(err: unknown): JobFailure {
+  if (err instanceof CancelledError) return { kind: 'cancelled' };
+  if (err instanceof UserError) return { kind: 'user', message: err.message, hint: err.hint, code: err.code };
+  if (err instanceof Error) return { kind: 'bug', message: err.message, stack: err.stack };
+  return { kind: 'bug', message: String(err) };
+}
+
+async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
+  const abort = new AbortController();
+  running.set(message.jobId, abort);
+  try {
+    post({ type: 'progress', jobId: message.jobId, progress: { stage: 'model', fraction: 0, message: 'Loading the model' } });
+    const model = await modelFor(message.model);
+    const result = await generateFromImage(message.request, {
+      model,
+      signal: abort.signal,
+      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
+    });
+    const preview: MeshBuffers = {
+      positions: result.preview.positions,
+      normals: result.preview.normals ?? new Float32Array(result.preview.positions.length),
+      colors: result.preview.colors ?? new Float32Array(result.preview.positions.length).fill(0.8),
+      indices: result.preview.indices,
+    };
+    post(
+      {
+        type: 'done',
+        jobId: message.jobId,
+        result: {
+          files: result.files,
+          preview,
+          metrics: result.metrics,
+          provider: result.provider,
+          modelKind: result.modelKind,
+          timingsMs: result.timingsMs,
+        },
+      },
+      // A buffer listed twice makes postMessage throw, and meshes may share one.
+      [...new Set([preview.positions.buffer, preview.normals.buffer, preview.colors.buffer, preview.indices.buffer])].filter(
+        (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+      ),
+    );
+  } catch (err) {
+    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
+  } finally {
+    running.delete(message.jobId);
+  }
+}
+
+port.on('message', (message: HostToWorker) => {
+  switch (message.type) {
+    case 'run':
+      void run(message);
+      break;
+    case 'cancel':
+      running.get(message.jobId)?.abort();
+      break;
+  }
+});

@@ -1,0 +1,42 @@
+import type { GenerateRequest } from '../pipeline/run.js';
+import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
+import type { Progress, Stage } from '../pipeline/progress.js';
+import type { UserErrorCode } from '../pipeline/errors.js';
+
+/** Which model the worker should run, and how. */
+export interface ModelChoice {
+  readonly dir: string;
+  readonly executionProviders: readonly string[] | 'auto';
+}
+
+export type HostToWorker =
+  | { readonly type: 'run'; readonly jobId: number; readonly request: GenerateRequest; readonly model: ModelChoice }
+  | { readonly type: 'cancel'; readonly jobId: number };
+
+/** The preview mesh as raw buffers, moved (not copied) across the thread boundary. */
+export interface MeshBuffers {
+  readonly positions: Float32Array;
+  readonly normals: Float32Array;
+  readonly colors: Float32Array;
+  readonly indices: Uint32Array;
+}
+
+export interface JobResult {
+  readonly files: string[];
+  readonly preview: MeshBuffers;
+  readonly metrics: MeshMetrics;
+  readonly provider: string;
+  readonly modelKind: string;
+  readonly timingsMs: Partial<Record<Stage, number>>;
+}
+
+export type JobFailure =
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'user'; readonly message: string; readonly hint: string; readonly code: UserErrorCode }
+  | { readonly kind: 'bug'; readonly message: string; readonly stack?: string };
+
+export type WorkerToHost =
+  | { readonly type: 'progress'; readonly jobId: number; readonly progress: Progress }
+  | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'done'; readonly jobId: number; readonly result: JobResult }
+  | { readonly type: 'failed'; readonly jobId: number; readonly failure: JobFailure };

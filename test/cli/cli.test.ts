@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const sample = path.join(root, 'samples', 'apple.png');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], options: { interruptOn?: RegExp } = {}): Promise<Run> {
+  assert.ok(existsSync(cli), `${cli} is missing: run "npm run build" first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let interrupted = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (options.interruptOn && !interrupted && options.interruptOn.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function freshCopy(name = 'apple.png'): { dir: string; image: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-'));
+  const image = path.join(dir, name);
+  copyFileSync(sample, image);
+  return { dir, image };
+}
+
+test('writes the three files next to the image and prints them', async () => {
+  const { dir, image } = freshCopy();
+  const run = await runCli([image, '--resolution', '48']);
+  assert.equal(run.code, 0, run.stderr);
+  const files = run.stdout.trim().split('\n');
+  assert.deepEqual(files, ['apple.glb', 'apple.dxf', 'apple.step'].map((f) => path.join(dir, f)));
+  for (const file of files) assert.ok(existsSync(file));
+  assert.match(run.stderr, /\[encoder\]/);
+  assert.match(run.stderr, /\[surface\]/);
+  assert.match(run.stderr, /watertight/);
+  assert.match(run.stderr, /stand-in/);
+});
+
+test('--out and --formats choose the folder and the files', async () => {
+  const { image } = freshCopy('photo.JPG.png');
+  const out = mkdtempSync(path.join(tmpdir(), 'i3d-cli-out-'));
+  const run = await runCli([image, '--resolution', '40', '--out', out, '--formats', 'step']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(readdirSync(out), ['photo.JPG.step']);
+  assert.match(readFileSync(path.join(out, 'photo.JPG.step'), 'utf8'), /^ISO-10303-21;/);
+});
+
+test('never overwrites: an existing output fails with a hint, and the file is unchanged', async () => {
+  const { dir, image } = freshCopy();
+  writeFileSync(path.join(dir, 'apple.glb'), 'mine');
+  const run = await runCli([image, '--resolution', '40']);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /apple\.glb already exists/);
+  assert.match(run.stderr, /existing/i);
+  assert.equal(readFileSync(path.join(dir, 'apple.glb'), 'utf8'), 'mine');
+  assert.deepEqual(readdirSync(dir).sort(), ['apple.glb', 'apple.png']);
+  const again = await runCli([image, '--resolution', '40', '--existing', 'suffix', '--formats', 'glb']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.trim(), path.join(dir, 'apple (2).glb'));
+});
+
+test('a corrupt image exits 1 with a message and writes nothing', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-bad-'));
+  const image = path.join(dir, 'bad.png');
+  writeFileSync(image, 'garbage');
+  const run = await runCli([image]);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /Error: .*bad\.png.*could not be decoded/);
+  assert.deepEqual(readdirSync(dir), ['bad.png']);
+});
+
+test('a missing model folder exits 1 naming it', async () => {
+  const { dir, image } = freshCopy();
+  const missing = path.join(dir, 'no-model-here');
+  const run = await runCli([image, '--model', missing]);
+  assert.equal(run.code, 1);
+  assert.ok(run.stderr.includes(missing), run.stderr);
+  assert.deepEqual(readdirSync(dir), ['apple.png']);
+});
+
+test('bad usage exits 2 with the usage text; --help exits 0', async () => {
+  for (const args of [[], ['a.png', 'b.png'], ['a.png', '--formats', 'obj2'], ['a.png', '--resolution', 'lots'], ['a.png', '--bogus']]) {
+    const run = await runCli(args);
+    assert.equal(run.code, 2, `args ${args.join(' ')}`);
+    assert.ok(run.stderr.length > 0);
+  }
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: image-to-3d/);
+});
+
+test('Ctrl+C during the surface stage cancels and leaves nothing behind', async () => {
+  const { dir, image } = freshCopy();
+  const run = await runCli([image, '--resolution', '200'], { interruptOn: /\[surface\]/ });
+  assert.equal(run.code, 130, run.stderr);
+  assert.match(run.stderr, /Cancelled\. Nothing was written\./);
+  assert.deepEqual(readdirSync(dir), ['apple.png']);
+});

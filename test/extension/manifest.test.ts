@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+interface Manifest {
+  engines: { vscode: string };
+  activationEvents: string[];
+  capabilities: { untrustedWorkspaces: { supported: boolean | string; description?: string } };
+  devDependencies: Record<string, string>;
+  contributes: {
+    commands: { command: string; title: string; category: string }[];
+    menus: Record<string, { command: string; when?: string }[]>;
+    configuration: { properties: Record<string, { markdownDescription?: string; description?: string; default?: unknown }> };
+  };
+}
+
+const root = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+
+/** Evaluates the `resourceExtname =~ /…/flags` part of a when clause the way VS Code does. */
+function extnameRegex(when: string): RegExp {
+  const match = /resourceExtname =~ \/(.+)\/([a-z]*)/.exec(when);
+  assert.ok(match, `no resourceExtname test in "${when}"`);
+  return new RegExp(match[1], match[2]);
+}
+
+test('the Explorer menu offers the command for images of any letter case, and only for them', () => {
+  const entry = manifest.contributes.menus['explorer/context'].find((m) => m.command === 'imageTo3d.generate');
+  assert.ok(entry?.when);
+  assert.match(entry.when, /!explorerResourceIsFolder/);
+  const regex = extnameRegex(entry.when);
+  for (const ext of ['.png', '.PNG', '.jpg', '.JPG', '.jpeg', '.Jpeg', '.webp', '.bmp', '.tif', '.tiff', '.TIFF']) {
+    assert.ok(regex.test(ext), `${ext} should offer the command`);
+  }
+  for (const ext of ['.txt', '.gif', '.svg', '.pngx', '.xpng', '', '.glb', '.jp', '.tifff']) {
+    assert.ok(!regex.test(ext), `${ext || '(none)'} must not offer the command`);
+  }
+});
+
+test('the command is in the palette with its category', () => {
+  const command = manifest.contributes.commands.find((c) => c.command === 'imageTo3d.generate');
+  assert.deepEqual(command, { command: 'imageTo3d.generate', title: 'Generate 3D Model', category: 'Image to 3D' });
+});
+
+test('activation comes from contributions only', () => {
+  assert.deepEqual(manifest.activationEvents, []);
+});
+
+test('@types/vscode matches the pinned engine', () => {
+  const engine = /^\^(\d+\.\d+)\./.exec(manifest.engines.vscode)?.[1];
+  const types = /^~(\d+\.\d+)\./.exec(manifest.devDependencies['@types/vscode'])?.[1];
+  assert.ok(engine && types);
+  assert.equal(types, engine);
+});
+
+test('untrusted workspaces are declared at the top level with a reason', () => {
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, false);
+  assert.match(manifest.capabilities.untrustedWorkspaces.description ?? '', /trusted/);
+});
+
+test('every setting the issue names exists and is described', () => {
+  const props = manifest.contributes.configuration.properties;
+  for (const key of ['modelPath', 'executionProviders', 'resolution', 'threshold', 'outputFormats', 'longestSideMm', 'existingFiles']) {
+    const setting = props[`imageTo3d.${key}`];
+    assert.ok(setting, `imageTo3d.${key} is missing`);
+    assert.ok((setting.markdownDescription ?? setting.description ?? '').length > 20, `imageTo3d.${key} needs a description`);
+    assert.ok('default' in setting, `imageTo3d.${key} needs a default`);
+  }
+});

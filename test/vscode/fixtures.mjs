@@ -1,0 +1,96 @@
+// Builds the throwaway workspace the end-to-end suite runs in (shared by run.mjs and runElectron.mjs).
+//
+//   sample.png   128×128 RGBA: a shaded disc on a transparent background (the happy path)
+//   bad.png      4 KiB of seeded pseudo-random bytes with an image name (the failure path)
+//   notes.txt    a text file (the Explorer context menu must not offer the command on it)
+//   .vscode/settings.json   small grid resolution for speed, "suffix" so re-runs never prompt
+//   .e2e/        the suite ↔ driver mailbox (see suite/driver.ts); results.json lands here
+//
+// User settings (for the user-data dir) keep the workbench quiet and deterministic.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const workspaceSettings = {
+  'imageTo3d.resolution': 48,
+  'imageTo3d.existingFiles': 'suffix',
+};
+
+export const userSettings = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'npm.autoDetect': 'off',
+  'typescript.disableAutomaticTypeAcquisition': true,
+  'window.restoreWindows': 'none',
+  'files.hotExit': 'off',
+  'chat.commandCenter.enabled': false,
+};
+
+/** 128×128 RGBA PNG: a lit orange disc (radius 44, soft edge) on full transparency. */
+export async function samplePng() {
+  const sharp = createRequire(path.join(repoRoot, 'package.json'))('sharp');
+  const size = 128;
+  const radius = 44;
+  const px = Buffer.alloc(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const dx = x + 0.5 - size / 2;
+      const dy = y + 0.5 - size / 2;
+      const d = Math.hypot(dx, dy);
+      const coverage = Math.min(1, Math.max(0, radius + 0.5 - d));
+      if (coverage === 0) continue;
+      // Fake Lambert shading of a sphere lit from the upper left, so the image is not a flat colour.
+      const nz = Math.sqrt(Math.max(0, 1 - (d / radius) ** 2));
+      const light = Math.max(0.15, (-dx * 0.45 - dy * 0.55) / radius + nz * 0.7);
+      const i = (y * size + x) * 4;
+      px[i] = Math.min(255, Math.round(235 * light + 20));
+      px[i + 1] = Math.min(255, Math.round(120 * light + 10));
+      px[i + 2] = Math.min(255, Math.round(40 * light + 5));
+      px[i + 3] = Math.round(255 * coverage);
+    }
+  }
+  return sharp(px, { raw: { width: size, height: size, channels: 4 } }).png().toBuffer();
+}
+
+/** Deterministic garbage (xorshift32), guaranteed not to start with any image signature. */
+export function garbageBytes(length = 4096, seed = 0x2545f491) {
+  const out = Buffer.alloc(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    out[i] = s & 0xff;
+  }
+  out.write('JUNK', 0, 'latin1');
+  return out;
+}
+
+/** Creates the workspace folder `ws` with its fixtures. */
+export async function createWorkspace(ws) {
+  await mkdir(path.join(ws, '.vscode'), { recursive: true });
+  await mkdir(path.join(ws, '.e2e'), { recursive: true });
+  await writeFile(path.join(ws, 'sample.png'), await samplePng());
+  await writeFile(path.join(ws, 'bad.png'), garbageBytes());
+  await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');
+  await writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2) + '\n');
+}
+
+/** Writes the user settings into a VS Code user-data dir (`<dir>/User/settings.json`). */
+export async function writeUserSettings(userDataDir) {
+  await mkdir(path.join(userDataDir, 'User'), { recursive: true });
+  await writeFile(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2) + '\n');
+}

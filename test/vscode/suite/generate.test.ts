@@ -1,0 +1,241 @@
+/// <reference types="mocha" />
+// End-to-end checks of "Generate 3D Model" inside a real VS Code (code-server + Chromium via run.mjs,
+// or Electron via runElectron.mjs). The workspace comes from test/vscode/fixtures.mjs.
+
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { UiDriver } from './driver.js';
+
+const EXTENSION_ID = 'imageto3d.image-to-3d';
+const GENERATE = 'imageTo3d.generate';
+const PREVIEW_STATE = 'imageTo3d._previewState';
+const PREVIEW_VIEW_TYPE = 'imageTo3d.preview';
+const MENU_LABEL = 'Generate 3D Model';
+const FORMATS = ['glb', 'dxf', 'step'] as const;
+/** One generation, model load included, on a slow CI machine. */
+const GENERATE_TIMEOUT_MS = 180_000;
+
+interface GenerateResult {
+  files: string[];
+  provider: string;
+  metrics: { vertices: number; faces: number; watertight: boolean };
+}
+
+interface PreviewState {
+  rendered: boolean;
+  triangles: number;
+}
+
+// Independent readers, loaded from the repository's node_modules (kept external by the bundler).
+interface GltfReport {
+  issues: { numErrors: number; numWarnings: number; messages: { code: string; message: string; pointer?: string; severity: number }[] };
+  info?: { totalTriangleCount?: number; totalVertexCount?: number };
+}
+const gltfValidator = () =>
+  require('gltf-validator') as { validateBytes(data: Uint8Array, options?: { maxIssues?: number }): Promise<GltfReport> };
+interface DxfEntity { type: string }
+const dxfParser = () => {
+  const mod = require('dxf-parser') as { default?: unknown };
+  const Parser = (mod.default ?? mod) as new () => { parseSync(text: string): { entities: DxfEntity[] } | null };
+  return new Parser();
+};
+interface OcctResult { success: boolean; meshes: { index: { array: ArrayLike<number> } }[] }
+const occt = () =>
+  (require('occt-import-js') as () => Promise<{ ReadStepFile(data: Uint8Array, params: null): OcctResult }>)();
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function generate(uri: vscode.Uri): Thenable<GenerateResult | undefined> {
+  return vscode.commands.executeCommand<GenerateResult | undefined>(GENERATE, uri);
+}
+
+/** Polls until `probe` returns a value, or fails with `what` after `timeoutMs`. */
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function fingerprint(file: string) {
+  const stat = fs.statSync(file);
+  return { size: stat.size, mtimeMs: stat.mtimeMs, sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex') };
+}
+
+const sorted = (paths: string[]) => paths.map((p) => path.resolve(p)).sort();
+
+suite('Image to 3D in a real VS Code', function () {
+  let ws: string;
+  let sample: vscode.Uri;
+  let driver: UiDriver | undefined;
+  let first: GenerateResult | undefined;
+
+  /** The first generation's files, or a clear failure when that test did not get that far. */
+  function firstFiles(): Record<(typeof FORMATS)[number], string> {
+    assert.ok(first, 'the first generation (sample.png) did not succeed; see the failure above');
+    const byExt = Object.fromEntries(first.files.map((f) => [path.extname(f).slice(1).toLowerCase(), f]));
+    return { glb: byExt.glb, dxf: byExt.dxf, step: byExt.step };
+  }
+
+  function requireDriver(ctx: Mocha.Context): UiDriver {
+    if (!driver) {
+      console.log('[suite] no browser driver (not run through test/vscode/run.mjs): skipping a browser-only check');
+      ctx.skip();
+    }
+    return driver!;
+  }
+
+  suiteSetup(async function () {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'no workspace folder is open');
+    ws = folder.uri.fsPath;
+    sample = vscode.Uri.file(path.join(ws, 'sample.png'));
+    assert.ok(fs.existsSync(sample.fsPath), `fixture missing: ${sample.fsPath}`);
+    driver = UiDriver.find(ws);
+
+    // The fixture's .vscode/settings.json sets these; make sure they are in force, as a prompt
+    // ("ask") would hang the suite and a full-size grid would slow it down.
+    const config = vscode.workspace.getConfiguration('imageTo3d', folder.uri);
+    if (config.get('existingFiles') !== 'suffix') {
+      await config.update('existingFiles', 'suffix', vscode.ConfigurationTarget.Workspace);
+    }
+    if (config.get('resolution') !== 48) {
+      await config.update('resolution', 48, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('the extension is installed and contributes "Generate 3D Model"', function () {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+    const commands = (ext.packageJSON?.contributes?.commands ?? []) as { command: string; title: string }[];
+    const generateCommand = commands.find((c) => c.command === GENERATE);
+    assert.ok(generateCommand, `package.json does not contribute ${GENERATE}`);
+    assert.equal(generateCommand.title, MENU_LABEL);
+  });
+
+  test('generate on sample.png activates the extension and writes sample.glb, .dxf and .step next to it', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const result = await generate(sample);
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext?.isActive, 'the extension did not activate on the command');
+    assert.ok(result, `${GENERATE} resolved undefined for sample.png (cancelled or failed; see the extension's notifications)`);
+
+    const expected = FORMATS.map((ext) => path.join(ws, `sample.${ext}`));
+    assert.deepEqual(sorted(result.files), sorted(expected));
+    for (const file of expected) assert.ok(fs.statSync(file).size > 0, `${file} is empty`);
+    assert.equal(typeof result.provider, 'string');
+    assert.ok(result.provider.length > 0, 'provider is empty');
+    assert.ok(result.metrics.vertices > 0, `metrics.vertices = ${result.metrics.vertices}`);
+    assert.ok(result.metrics.faces > 0, `metrics.faces = ${result.metrics.faces}`);
+    assert.equal(typeof result.metrics.watertight, 'boolean');
+    first = result;
+  });
+
+  test('sample.glb passes glTF-Validator with no errors', async function () {
+    const bytes = fs.readFileSync(firstFiles().glb);
+    const report = await gltfValidator().validateBytes(new Uint8Array(bytes), { maxIssues: 50 });
+    const errors = report.issues.messages.filter((m) => m.severity === 0);
+    assert.equal(
+      report.issues.numErrors,
+      0,
+      `glTF-Validator errors:\n${errors.map((m) => `  ${m.code} at ${m.pointer ?? '?'}: ${m.message}`).join('\n')}`,
+    );
+    if (report.info?.totalTriangleCount !== undefined) assert.ok(report.info.totalTriangleCount > 0, 'GLB has no triangles');
+  });
+
+  test('sample.dxf parses with dxf-parser and holds 3DFACE entities', function () {
+    const parsed = dxfParser().parseSync(fs.readFileSync(firstFiles().dxf, 'utf8'));
+    assert.ok(parsed, 'dxf-parser returned nothing');
+    const faces = parsed.entities.filter((e) => e.type === '3DFACE').length;
+    assert.ok(faces > 0, `no 3DFACE entities (entity types: ${[...new Set(parsed.entities.map((e) => e.type))].join(', ') || 'none'})`);
+  });
+
+  test('sample.step reads in OpenCascade (occt-import-js) with at least one mesh', async function () {
+    this.timeout(120_000);
+    const reader = await occt();
+    const result = reader.ReadStepFile(new Uint8Array(fs.readFileSync(firstFiles().step)), null);
+    assert.ok(result.success, 'ReadStepFile reported failure');
+    assert.ok(result.meshes.length >= 1, 'ReadStepFile found no mesh');
+    const triangles = result.meshes.reduce((n, m) => n + m.index.array.length / 3, 0);
+    assert.ok(triangles > 0, 'the STEP meshes have no triangles');
+  });
+
+  test('the preview panel reports the mesh rendered', async function () {
+    firstFiles();
+    const state = await waitFor('the preview to report rendered', 60_000, async () => {
+      const s = await vscode.commands.executeCommand<PreviewState | undefined>(PREVIEW_STATE);
+      return s?.rendered ? s : undefined;
+    });
+    assert.ok(state.triangles > 0, `preview rendered ${state.triangles} triangles`);
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    assert.ok(
+      tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(PREVIEW_VIEW_TYPE)),
+      `no ${PREVIEW_VIEW_TYPE} tab is open (tabs: ${tabs.map((t) => t.label).join(', ')})`,
+    );
+  });
+
+  test('a screenshot of the preview shows the mesh', async function () {
+    const ui = requireDriver(this);
+    firstFiles();
+    // Nothing may cover the panel: close notifications (e.g. "model written") and the bottom panel.
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    await sleep(750);
+    const shot = await ui.request('screenshot', { name: 'preview', extensionId: EXTENSION_ID });
+    const area = shot.width * shot.height;
+    const share = shot.nonBackgroundPixels / area;
+    console.log(
+      `[suite] preview ${shot.width}×${shot.height}: ${(share * 100).toFixed(1)} % mesh, ` +
+        `${shot.distinctColours} colours, background rgb(${shot.background.join(',')}), saved ${shot.file}`,
+    );
+    assert.ok(shot.width >= 200 && shot.height >= 200, `the preview is only ${shot.width}×${shot.height} px`);
+    assert.ok(share >= 0.05, `only ${(share * 100).toFixed(2)} % of the preview differs from its background (want ≥ 5 %)`);
+    assert.ok(shot.distinctColours >= 16, `only ${shot.distinctColours} distinct colours: a flat fill, not a shaded mesh`);
+  });
+
+  test('the Explorer context menu of sample.png offers "Generate 3D Model"', async function () {
+    const ui = requireDriver(this);
+    await vscode.commands.executeCommand('revealInExplorer', sample);
+    const menu = await ui.request('contextMenu', { file: 'sample.png' });
+    assert.ok(menu.items.includes(MENU_LABEL), `menu items: ${menu.items.join(' | ')}`);
+  });
+
+  test('the Explorer context menu of notes.txt does not offer "Generate 3D Model"', async function () {
+    const ui = requireDriver(this);
+    const notes = vscode.Uri.file(path.join(ws, 'notes.txt'));
+    await vscode.commands.executeCommand('revealInExplorer', notes);
+    const menu = await ui.request('contextMenu', { file: 'notes.txt' });
+    // The menu really opened (it is the Explorer's, with its usual entries), so the absence means something.
+    assert.ok(menu.items.length >= 3, `suspiciously short menu: ${menu.items.join(' | ')}`);
+    assert.ok(!menu.items.includes(MENU_LABEL), `menu items: ${menu.items.join(' | ')}`);
+  });
+
+  test('a second run with existingFiles "suffix" writes "sample (2).*" and leaves the first files untouched', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const originals = Object.values(firstFiles());
+    const before = originals.map(fingerprint);
+    const result = await generate(sample);
+    assert.ok(result, `${GENERATE} resolved undefined on the second run`);
+    const expected = FORMATS.map((ext) => path.join(ws, `sample (2).${ext}`));
+    assert.deepEqual(sorted(result.files), sorted(expected));
+    for (const file of expected) assert.ok(fs.statSync(file).size > 0, `${file} is empty`);
+    assert.deepEqual(originals.map(fingerprint), before, 'the first run\'s files changed');
+  });
+
+  test('a corrupt PNG makes the command resolve undefined and writes nothing next to it', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const bad = vscode.Uri.file(path.join(ws, 'bad.png'));
+    const before = new Set(fs.readdirSync(ws));
+    const result = await generate(bad);
+    assert.equal(result, undefined);
+    await sleep(500); // a straggling write would show up here
+    const added = fs.readdirSync(ws).filter((name) => !before.has(name));
+    assert.deepEqual(added, [], `files appeared next to bad.png: ${added.join(', ')}`);
+  });
+});
