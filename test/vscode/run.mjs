@@ -72,6 +72,8 @@ const CHROMIUM_ARGS = [
 const t0 = Date.now();
 const say = (msg) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Like sleep, but does not keep the process alive (for races against something that should finish). */
+const grace = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 class Fatal extends Error {}
 
@@ -165,7 +167,7 @@ async function startServer({ port, ws, userData, extensionsDir, home }) {
         }
       };
       signalGroup('SIGTERM');
-      await Promise.race([exitPromise, sleep(5000)]);
+      await Promise.race([exitPromise, grace(5000)]);
       signalGroup('SIGKILL');
     },
   };
@@ -457,8 +459,11 @@ async function main() {
   } finally {
     clearTimeout(globalTimer.id);
     await mailboxServer?.stop();
-    await Promise.race([browser?.close().catch(() => {}), sleep(15_000)]);
+    say('closing Chromium');
+    await Promise.race([browser?.close().catch(() => {}), grace(15_000)]);
+    say('stopping code-server');
     await server?.stop();
+    say('stopped');
     await server?.saveLog().catch(() => {});
     // VS Code's server-side logs (extension host included) and the mailbox, for post-mortems.
     await cp(path.join(userData, 'logs'), path.join(artifacts, 'server-logs'), { recursive: true }).catch(() => {});

@@ -23,7 +23,10 @@ export interface StepOptions {
 const TOLERANCE_MM = 1e-6;
 /** Decimals for coordinates (1 nm at millimetre units: far below float32 resolution at part sizes). */
 const COORD_DECIMALS = 6;
-/** Decimals for unit normals: their rounding tilts a plane by ~1e-12, a few nm over 10 m. */
+/**
+ * Decimals for unit directions, more than for coordinates: rounding tilts a line or plane by ~1e-12,
+ * a few nanometres over 10 m, where 6 decimals would move the far end of a 1 m edge by a micrometre.
+ */
 const DIRECTION_DECIMALS = 12;
 /** References per line in long lists, to keep lines readable in an editor. */
 const REFS_PER_LINE = 16;
@@ -217,13 +220,14 @@ function writeBrep(welded: WeldedVertices, faces: readonly PolygonFace[], option
       const dx = coords[e]! - coords[s]!;
       const dy = coords[e + 1]! - coords[s + 1]!;
       const dz = coords[e + 2]! - coords[s + 2]!;
-      // Direction ratios need not be unit length; the difference of two written points is exact at
-      // the coordinate precision, where a normalised direction would need many more digits.
+      const length = Math.hypot(dx, dy, dz);
+      // ISO 10303-42 would accept the raw difference as direction ratios, but unit directions are
+      // what every exporter writes and what a naive reader expects.
       const direction = add(
-        `DIRECTION('',(${formatReal(dx, COORD_DECIMALS)},${formatReal(dy, COORD_DECIMALS)},${formatReal(dz, COORD_DECIMALS)}))`,
+        `DIRECTION('',(${formatReal(dx / length, DIRECTION_DECIMALS)},${formatReal(dy / length, DIRECTION_DECIMALS)},${formatReal(dz / length, DIRECTION_DECIMALS)}))`,
       );
       edgeDirectionIds.set(edge, direction);
-      const vector = add(`VECTOR('',#${direction},${formatReal(Math.hypot(dx, dy, dz), COORD_DECIMALS)})`);
+      const vector = add(`VECTOR('',#${direction},${formatReal(length, COORD_DECIMALS)})`);
       const line = add(`LINE('',#${pointIds[edge.start]},#${vector})`);
       edge.id = add(`EDGE_CURVE('',#${vs},#${ve},#${line},.T.)`);
     }
