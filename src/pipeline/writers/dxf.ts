@@ -1,4 +1,5 @@
 import type { Mesh } from '../mesh/mesh.js';
+import { distinctTriangles } from '../mesh/triangles.js';
 
 /**
  * AutoCAD R12 (AC1009) ASCII DXF writer: one 3DFACE per triangle. R12 is the oldest version that
@@ -21,7 +22,6 @@ export function encodeDxf(mesh: Mesh, options: DxfOptions): string {
   const { positions, indices } = mesh;
   const vertexCount = positions.length / 3;
   if (!Number.isInteger(vertexCount)) throw new RangeError('Mesh positions length is not a multiple of 3.');
-  if (indices.length % 3 !== 0) throw new RangeError('Mesh indices length is not a multiple of 3.');
 
   const layer = dxfLayerName(options.layer);
   // Coordinates are formatted once per vertex rather than once per face corner.
@@ -38,14 +38,11 @@ export function encodeDxf(mesh: Mesh, options: DxfOptions): string {
   const min = [Infinity, Infinity, Infinity];
   const max = [-Infinity, -Infinity, -Infinity];
   const faces: string[] = [];
-  for (let t = 0; t < indices.length; t += 3) {
-    const a = indices[t]!;
-    const b = indices[t + 1]!;
-    const c = indices[t + 2]!;
-    if (a >= vertexCount || b >= vertexCount || c >= vertexCount) {
-      throw new RangeError(`Mesh index out of range in triangle ${t / 3}.`);
-    }
-    if (a === b || b === c || a === c) continue;
+  const triangles = distinctTriangles(indices, vertexCount);
+  for (let t = 0; t < triangles.length; t += 3) {
+    const a = triangles[t]!;
+    const b = triangles[t + 1]!;
+    const c = triangles[t + 2]!;
     for (const v of [a, b, c]) {
       for (let k = 0; k < 3; k++) {
         const x = positions[v * 3 + k]!;

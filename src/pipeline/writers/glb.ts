@@ -1,4 +1,5 @@
 import type { Mesh } from '../mesh/mesh.js';
+import { distinctTriangles } from '../mesh/triangles.js';
 
 /**
  * glTF 2.0 binary (GLB) writer. The mesh arrives in glTF's own frame (Y up, metres), so this only lays
@@ -46,7 +47,7 @@ export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
   if (!Number.isInteger(vertexCount)) throw new RangeError('Mesh positions length is not a multiple of 3.');
   checkFinite(mesh.positions, 'positions');
 
-  const triangles = keptTriangles(mesh.indices, vertexCount);
+  const triangles = distinctTriangles(mesh.indices, vertexCount);
   if (triangles.length === 0) throw new RangeError('Mesh has no non-degenerate triangles to write.');
 
   const normals = mesh.normals ? unitNormals(mesh, triangles) : undefined;
@@ -166,28 +167,6 @@ function checkFinite(values: Float32Array, what: string): void {
   }
 }
 
-/**
- * Triangles whose three indices are not all distinct are dropped: they draw nothing, and the validator
- * reports each one.
- */
-function keptTriangles(indices: Uint32Array, vertexCount: number): Uint32Array {
-  if (indices.length % 3 !== 0) throw new RangeError('Mesh indices length is not a multiple of 3.');
-  const kept = new Uint32Array(indices.length);
-  let n = 0;
-  for (let t = 0; t < indices.length; t += 3) {
-    const a = indices[t]!;
-    const b = indices[t + 1]!;
-    const c = indices[t + 2]!;
-    if (a >= vertexCount || b >= vertexCount || c >= vertexCount) {
-      throw new RangeError(`Mesh index out of range in triangle ${t / 3}.`);
-    }
-    if (a === b || b === c || a === c) continue;
-    kept[n++] = a;
-    kept[n++] = b;
-    kept[n++] = c;
-  }
-  return kept.subarray(0, n);
-}
 
 /** float32 min/max per component, which the spec requires to match the data exactly. */
 function bounds(positions: Float32Array): { min: number[]; max: number[] } {

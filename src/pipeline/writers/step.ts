@@ -1,4 +1,5 @@
 import type { Mesh } from '../mesh/mesh.js';
+import { distinctTriangles } from '../mesh/triangles.js';
 
 /**
  * STEP (ISO 10303-21, AP214) writer. The mesh becomes a boundary representation with shared topology:
@@ -101,13 +102,11 @@ function buildFaces(mesh: Mesh): { welded: WeldedVertices; faces: PolygonFace[] 
 
   const faces: PolygonFace[] = [];
   const c = welded.coords;
-  for (let t = 0; t < indices.length; t += 3) {
-    const ia = indices[t]!;
-    const ib = indices[t + 1]!;
-    const ic = indices[t + 2]!;
-    if (ia >= vertexCount || ib >= vertexCount || ic >= vertexCount) {
-      throw new RangeError(`Mesh index out of range in triangle ${t / 3}.`);
-    }
+  const triangles = distinctTriangles(indices, vertexCount);
+  for (let t = 0; t < triangles.length; t += 3) {
+    const ia = triangles[t]!;
+    const ib = triangles[t + 1]!;
+    const ic = triangles[t + 2]!;
     const a = weld(ia);
     const b = weld(ib);
     const d = weld(ic);

@@ -1,0 +1,22 @@
+/**
+ * The triangles that name three distinct vertices, after checking every index is in range. Every writer
+ * starts from these: a triangle that repeats a vertex draws nothing, and validators flag each one.
+ */
+export function distinctTriangles(indices: Uint32Array, vertexCount: number): Uint32Array {
+  if (indices.length % 3 !== 0) throw new RangeError('Mesh indices length is not a multiple of 3.');
+  const kept = new Uint32Array(indices.length);
+  let n = 0;
+  for (let t = 0; t < indices.length; t += 3) {
+    const a = indices[t]!;
+    const b = indices[t + 1]!;
+    const c = indices[t + 2]!;
+    if (a >= vertexCount || b >= vertexCount || c >= vertexCount) {
+      throw new RangeError(`Mesh index out of range in triangle ${t / 3}.`);
+    }
+    if (a === b || b === c || a === c) continue;
+    kept[n++] = a;
+    kept[n++] = b;
+    kept[n++] = c;
+  }
+  return kept.subarray(0, n);
+}
