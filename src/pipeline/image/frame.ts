@@ -1,9 +1,10 @@
 import sharp from 'sharp';
 import type { DecodedImage } from './decode.js';
 import { UserError } from '../errors.js';
+import { IMAGE_SIZE } from '../network/contract.js';
 
 /** TripoSR's input: 3 × 512 × 512 floats in [0, 1], channel-major. */
-export const NETWORK_IMAGE_SIZE = 512;
+export const NETWORK_IMAGE_SIZE = IMAGE_SIZE;
 /** Share of the square frame the object's longer side fills (TripoSR's default foreground ratio). */
 export const FOREGROUND_RATIO = 0.85;
 /** Working resolution before the final resize: enough for a 512² result, bounded in memory. */

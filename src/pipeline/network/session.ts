@@ -14,8 +14,11 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
-import { GraphBuilder, elementTypeName } from './onnx/graphBuilder.js';
-import { readModelSignature, valueInfoDims, type ModelSignature } from './onnx/proto.js';
+import { checkContract, IMAGE_LENGTH, IMAGE_SIZE, SCENE_CODES_DIMS, SCENE_CODES_LENGTH } from './contract.js';
+import { firstLine, probe, providerList, quietOrt } from './providers.js';
+
+export { ENCODER_CONTRACT, DECODER_CONTRACT, IMAGE_SIZE, SCENE_CODES_DIMS } from './contract.js';
+export { autoExecutionProviders } from './providers.js';
 
 export interface LoadedModel {
   /** The execution provider both sessions run on ('cpu', 'cuda', …). */
@@ -34,201 +37,6 @@ export interface LoadModelOptions {
   executionProviders: readonly string[] | 'auto';
   log?: (line: string) => void;
   intraOpThreads?: number;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The contract
-
-/** A dimension: a number is static; a string names a dynamic dimension. */
-type ContractDim = number | string;
-
-interface TensorContract {
-  readonly name: string;
-  readonly type: 'float32';
-  readonly dims: readonly ContractDim[];
-}
-
-interface SessionContract {
-  readonly inputs: readonly TensorContract[];
-  readonly outputs: readonly TensorContract[];
-}
-
-export const IMAGE_SIZE = 512;
-export const SCENE_CODES_DIMS = [1, 3, 40, 64, 64] as const;
-const SCENE_CODES_LENGTH = SCENE_CODES_DIMS.reduce((a: number, b: number) => a * b, 1);
-const IMAGE_LENGTH = 3 * IMAGE_SIZE * IMAGE_SIZE;
-
-export const ENCODER_CONTRACT: SessionContract = {
-  inputs: [{ name: 'image', type: 'float32', dims: [1, 3, IMAGE_SIZE, IMAGE_SIZE] }],
-  outputs: [{ name: 'scene_codes', type: 'float32', dims: SCENE_CODES_DIMS }],
-};
-
-export const DECODER_CONTRACT: SessionContract = {
-  inputs: [
-    { name: 'scene_codes', type: 'float32', dims: SCENE_CODES_DIMS },
-    { name: 'points', type: 'float32', dims: [1, 'P', 3] },
-  ],
-  outputs: [
-    { name: 'density', type: 'float32', dims: [1, 'P', 1] },
-    { name: 'color', type: 'float32', dims: [1, 'P', 3] },
-  ],
-};
-
-/** What a session or the model file says about one input or output. `dims` undefined: unknown rank. */
-interface FoundTensor {
-  readonly name: string;
-  readonly type: string;
-  readonly dims: readonly (number | string)[] | undefined;
-}
-
-function describe(type: string, dims: readonly (number | string)[] | undefined): string {
-  if (dims === undefined) return `${type} [?]`;
-  return `${type} [${dims.map((d) => (d === '' ? '?' : String(d))).join(',')}]`;
-}
-
-function dimsMatch(expected: readonly ContractDim[], found: readonly (number | string)[]): boolean {
-  if (expected.length !== found.length) return false;
-  return expected.every((e, i) => {
-    const f = found[i];
-    // A static expectation is met by the same number or by any dynamic dim (it will accept the size);
-    // a dynamic expectation needs a dynamic dim, since we will feed many sizes.
-    return typeof e === 'number' ? f === e || typeof f === 'string' : typeof f === 'string';
-  });
-}
-
-/** Every difference between `found` and `expected`, as lines for the user. Empty when they match. */
-function compareSide(
-  which: 'encoder' | 'decoder',
-  side: 'input' | 'output',
-  expected: readonly TensorContract[],
-  found: readonly FoundTensor[],
-): string[] {
-  const issues: string[] = [];
-  const unmatchedFound = found.filter((f) => !expected.some((e) => e.name === f.name));
-  const unmatchedExpected = expected.filter((e) => !found.some((f) => f.name === e.name));
-  for (const e of expected) {
-    const f = found.find((x) => x.name === e.name);
-    if (f === undefined) continue;
-    const typeOk = f.type === e.type;
-    const dimsOk = f.dims === undefined || dimsMatch(e.dims, f.dims);
-    if (!typeOk || !dimsOk) {
-      issues.push(`${which} ${side} '${f.name}' is ${describe(f.type, f.dims)} — expected ${describe(e.type, e.dims)}`);
-    }
-  }
-  // A renamed tensor is the likeliest cause of a missing one, so pair them up in order.
-  unmatchedExpected.forEach((e, i) => {
-    const f = unmatchedFound[i];
-    if (f !== undefined) {
-      issues.push(
-        `${which} ${side} '${f.name}' (${describe(f.type, f.dims)}) — expected '${e.name}' ${describe(e.type, e.dims)}`,
-      );
-    } else {
-      issues.push(`${which} ${side} '${e.name}' ${describe(e.type, e.dims)} is missing`);
-    }
-  });
-  for (const f of unmatchedFound.slice(unmatchedExpected.length)) {
-    issues.push(`${which} has an unexpected ${side} '${f.name}' (${describe(f.type, f.dims)})`);
-  }
-  return issues;
-}
-
-function fromMetadata(metadata: readonly ort.InferenceSession.ValueMetadata[]): FoundTensor[] {
-  return metadata.map((m) =>
-    m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] },
-  );
-}
-
-function fromSignature(infos: ModelSignature['inputs'], initializers: ReadonlySet<string>): FoundTensor[] {
-  return infos
-    .filter((i) => !initializers.has(i.name))
-    .map((i) => {
-      const elem = i.type?.tensorType?.elemType;
-      const type = elem === undefined ? 'non-tensor' : (elementTypeName(elem) ?? `type ${elem}`);
-      return { name: i.name, type, dims: valueInfoDims(i) };
-    });
-}
-
-/**
- * onnxruntime reports an unknown shape as [] (indistinguishable from a scalar), so when it does, read
- * the declared shapes from the file instead; only the graph's input/output ValueInfos are decoded.
- */
-async function sessionInterface(
-  session: ort.InferenceSession,
-  path: string,
-): Promise<{ inputs: FoundTensor[]; outputs: FoundTensor[] }> {
-  const inputs = fromMetadata(session.inputMetadata);
-  const outputs = fromMetadata(session.outputMetadata);
-  const needsFile = [...inputs, ...outputs].some((t) => t.type !== 'non-tensor' && t.dims?.length === 0);
-  if (!needsFile) return { inputs, outputs };
-  let signature: ModelSignature;
-  try {
-    signature = readModelSignature(await readFile(path));
-  } catch {
-    return { inputs, outputs }; // onnxruntime read it, so this is our reader's limit: trust the session
-  }
-  const init = new Set(signature.initializerNames);
-  return { inputs: fromSignature(signature.inputs, init), outputs: fromSignature(signature.outputs, init) };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Providers
-
-export function autoExecutionProviders(platform: NodeJS.Platform = process.platform): string[] {
-  const list: string[] = [];
-  if (platform === 'linux' || platform === 'win32') list.push('cuda');
-  if (platform === 'win32') list.push('dml');
-  if (platform === 'darwin') list.push('coreml');
-  list.push('webgpu', 'cpu');
-  return list;
-}
-
-function providerList(requested: readonly string[] | 'auto'): string[] {
-  const list = requested === 'auto' ? autoExecutionProviders() : requested.map((p) => p.trim().toLowerCase());
-  const unique = [...new Set(list.filter((p) => p !== ''))];
-  if (!unique.includes('cpu')) unique.push('cpu');
-  return unique;
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
-}
-
-let probeModel: Uint8Array | undefined;
-/** Why each provider is unavailable ('' when it works); probing is per process, the answer cannot change. */
-const probeResults = new Map<string, Promise<string>>();
-
-function probe(provider: string): Promise<string> {
-  let result = probeResults.get(provider);
-  if (result === undefined) {
-    if (probeModel === undefined) {
-      const g = new GraphBuilder('provider_probe');
-      g.input('x', 'float32', [1]);
-      g.node('Identity', ['x'], ['y']);
-      g.output('y', 'float32', [1]);
-      probeModel = g.toModel({ opset: 17, producer: 'image-to-3d provider probe' });
-    }
-    const bytes = probeModel;
-    result = ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
-      async (s) => {
-        await s.release();
-        return '';
-      },
-      (e: unknown) => firstLine(e) || 'unknown error',
-    );
-    probeResults.set(provider, result);
-  }
-  return result;
-}
-
-let ortLogLevelSet = false;
-function quietOrt(): void {
-  // Provider failures are reported through `log`; onnxruntime's own line for them would be noise. This
-  // takes effect only before the first session in the process, hence once.
-  if (!ortLogLevelSet) {
-    ort.env.logLevel = 'fatal';
-    ortLogLevelSet = true;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -314,30 +122,6 @@ async function createSessions(
   } catch (e) {
     await encoder.release();
     throw e;
-  }
-}
-
-async function checkContract(
-  sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession },
-  paths: { encoder: string; decoder: string },
-  dir: string,
-): Promise<void> {
-  const enc = await sessionInterface(sessions.encoder, paths.encoder);
-  const dec = await sessionInterface(sessions.decoder, paths.decoder);
-  const issues = [
-    ...compareSide('encoder', 'input', ENCODER_CONTRACT.inputs, enc.inputs),
-    ...compareSide('encoder', 'output', ENCODER_CONTRACT.outputs, enc.outputs),
-    ...compareSide('decoder', 'input', DECODER_CONTRACT.inputs, dec.inputs),
-    ...compareSide('decoder', 'output', DECODER_CONTRACT.outputs, dec.outputs),
-  ];
-  if (issues.length > 0) {
-    throw new UserError(
-      `The model in ${dir} does not match TripoSR's interface: ${issues.join('; ')}.`,
-      'Expected encoder image float32 [1,3,512,512] → scene_codes float32 [1,3,40,64,64], and decoder ' +
-        'scene_codes + points float32 [1,P,3] → density float32 [1,P,1], color float32 [1,P,3]. ' +
-        'Use an export made for this extension, or rebuild the stand-in.',
-      'model-invalid',
-    );
   }
 }
 
