@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the offline end-to-end tests (test/vscode/run.mjs) need, on Debian 12:
-#   - apt: chromium (the browser), ripgrep (VS Code's search binary), and what compiles code-server's
-#     native modules (build-essential, python3, libkrb5-dev);
+#   - apt: chromium (the browser) and a font, ripgrep (VS Code's search binary), and what compiles
+#     code-server's native modules (build-essential, python3, libkrb5-dev);
 #   - code-server 4.100.3 (= VS Code 1.100.3, the last release on Node 20) into test/vscode/.server/,
 #     from the lockfiles in test/vscode/server-deps/, without its postinstall (which refuses root and
 #     downloads things): native modules are rebuilt from source and the links it would make are made here.
@@ -21,7 +21,8 @@ log() { printf '[setup-code-server] %s\n' "$*"; }
 die() { printf '[setup-code-server] error: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------------------------------------- apt packages
-apt_packages=(chromium ripgrep libkrb5-dev build-essential python3 ca-certificates)
+# fonts-liberation is only a Recommends of chromium: without it, failure screenshots show no text.
+apt_packages=(chromium fonts-liberation ripgrep libkrb5-dev build-essential python3 ca-certificates)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

@@ -84,7 +84,10 @@ function show(mesh: PreviewMesh, info: PreviewInfo): void {
   scene.add(grid);
 
   // glTF's frame: the object's front faces +Z, so the camera starts in front of it, a little above.
-  const distance = radius / Math.sin(THREE.MathUtils.degToRad(camera.fov / 2)) * 1.1;
+  // Fit the bounding sphere in the narrower of the two fields of view, with a margin.
+  const halfVertical = THREE.MathUtils.degToRad(camera.fov / 2);
+  const halfHorizontal = Math.atan(Math.tan(halfVertical) * camera.aspect);
+  const distance = (radius / Math.sin(Math.min(halfVertical, halfHorizontal))) * 1.3;
   home = {
     position: centre.clone().add(new THREE.Vector3(0.35, 0.3, 1).normalize().multiplyScalar(distance)),
     target: centre,

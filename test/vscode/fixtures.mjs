@@ -8,12 +8,14 @@
 //
 // User settings (for the user-data dir) keep the workbench quiet and deterministic.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The suite ↔ driver mailbox inside the workspace (same name as MAILBOX_DIR in suite/driver.ts). */
+export const MAILBOX_DIR = '.e2e';
 
 export const workspaceSettings = {
   'imageTo3d.resolution': 48,
@@ -82,7 +84,7 @@ export function garbageBytes(length = 4096, seed = 0x2545f491) {
 /** Creates the workspace folder `ws` with its fixtures. */
 export async function createWorkspace(ws) {
   await mkdir(path.join(ws, '.vscode'), { recursive: true });
-  await mkdir(path.join(ws, '.e2e'), { recursive: true });
+  await mkdir(path.join(ws, MAILBOX_DIR), { recursive: true });
   await writeFile(path.join(ws, 'sample.png'), await samplePng());
   await writeFile(path.join(ws, 'bad.png'), garbageBytes());
   await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');
@@ -93,4 +95,17 @@ export async function createWorkspace(ws) {
 export async function writeUserSettings(userDataDir) {
   await mkdir(path.join(userDataDir, 'User'), { recursive: true });
   await writeFile(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(userSettings, null, 2) + '\n');
+}
+
+/**
+ * The run's totals from the suite's `<ws>/.e2e/results.json` (or, when it never wrote one, the tests
+ * `seen` in its log). A run that failed without a failing test (crash, timeout, setup error) counts one
+ * failure, so "0 failed" always means the suite ran and passed.
+ */
+export async function suiteTotals(ws, exitCode, seen = { passed: 0, failed: 0 }) {
+  const results = await readFile(path.join(ws, MAILBOX_DIR, 'results.json'), 'utf8').then(JSON.parse).catch(() => undefined);
+  const passed = results?.passed ?? seen.passed;
+  let failed = results?.failed ?? seen.failed;
+  if (failed === 0 && (exitCode !== 0 || !results)) failed = 1;
+  return { passed, failed, skipped: results?.skipped ?? 0, tests: results?.tests ?? [] };
 }

@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWorkspace, repoRoot, writeUserSettings } from './fixtures.mjs';
+import { createWorkspace, MAILBOX_DIR, repoRoot, suiteTotals, writeUserSettings } from './fixtures.mjs';
 
 const require = createRequire(path.join(repoRoot, 'package.json'));
 const { chromium } = require('playwright-core');
@@ -45,11 +45,11 @@ const chromiumPath = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const serverDir = path.join(repoRoot, 'test', 'vscode', '.server', 'node_modules', 'code-server');
 const serverEntry = path.join(serverDir, 'out', 'node', 'entry.js');
 const artifacts = path.join(repoRoot, 'test', '.tmp', 'e2e');
-const MAILBOX_DIR = '.e2e'; // same name as suite/driver.ts
 
 // Chromium: headless, software WebGL2 through ANGLE + SwiftShader, and no connections of its own.
 const CHROMIUM_ARGS = [
   '--no-sandbox', // CI runs as root
+  '--disable-dev-shm-usage', // containers often have a tiny /dev/shm
   '--use-gl=angle',
   '--use-angle=swiftshader',
   '--enable-unsafe-swiftshader',
@@ -231,7 +231,9 @@ async function analyse(png, box) {
   const background = [(bgKey >> 16) & 255, (bgKey >> 8) & 255, bgKey & 255];
 
   const TOLERANCE = 16; // per channel: ignores dithering and colour-management rounding
+  const CHROMA = 24; // max − min channel: clearly coloured, not a shade of grey (grid lines, text, UI)
   let nonBackgroundPixels = 0;
+  let chromaticPixels = 0;
   const colours = new Set();
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -239,10 +241,11 @@ async function analyse(png, box) {
       if (Math.abs(p[0] - background[0]) > TOLERANCE || Math.abs(p[1] - background[1]) > TOLERANCE || Math.abs(p[2] - background[2]) > TOLERANCE) {
         nonBackgroundPixels++;
         colours.add(key(p));
+        if (Math.max(...p) - Math.min(...p) >= CHROMA) chromaticPixels++;
       }
     }
   }
-  return { width, height, nonBackgroundPixels, distinctColours: colours.size, background, cropPng };
+  return { width, height, nonBackgroundPixels, chromaticPixels, distinctColours: colours.size, background, cropPng };
 }
 
 /** The visible webview of `extensionId`: the outer iframe.webview and, inside it, #active-frame. */
@@ -375,7 +378,9 @@ async function main() {
   let server;
   let browser;
   let mailboxServer;
-  let outcome = { code: 1, results: undefined, reason: '' };
+  // Tests seen passing or failing in the log so far: the count when the suite never reports (timeout).
+  const progress = { passed: 0, failed: 0 };
+  const outcome = { code: 1, totals: undefined, reason: '' };
   const globalTimer = { id: undefined };
   try {
     const port = await freePort();
@@ -410,13 +415,27 @@ async function main() {
     const consoleLines = [];
     page.on('console', (msg) => consoleLines.push(`[${msg.type()}] ${msg.text()}`));
     page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.stack ?? err}`));
-    page.on('crash', () => say('the page crashed'));
+    const pageCrashed = new Promise((resolve) => page.once('crash', () => resolve('crash')));
 
     let resolveExit;
     const exitPromise = new Promise((resolve) => (resolveExit = resolve));
+    // The workbench's log, the extension host's console included (the suite's lines start with [suite]).
+    // Everything goes to workbench-automation.log; errors are shortened on screen (stack traces of
+    // failed marketplace lookups are noise offline).
+    const automationLog = [];
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       const text = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-      for (const line of text.split('\n')) console.log(type === 'error' ? `[vscode:error] ${line}` : line);
+      automationLog.push(`[${type}] ${text}`);
+      const lines = text.split('\n');
+      if (lines[0].startsWith('[suite] ✔ ')) progress.passed++;
+      if (lines[0].startsWith('[suite] ✘ ')) progress.failed++;
+      if (type === 'error' && !text.startsWith('[suite]')) {
+        const shown = lines.slice(0, 3);
+        if (lines.length > 3) shown.push(`  … ${lines.length - 3} more lines in ${path.relative(repoRoot, artifacts)}/workbench-automation.log`);
+        for (const line of shown) console.log(`[vscode:error] ${line}`);
+      } else {
+        for (const line of lines) console.log(line);
+      }
     });
     await page.exposeFunction('codeAutomationExit', async (code, logs) => {
       // logs: [{ relativePath, contents }] of the workbench's own log files
@@ -443,20 +462,26 @@ async function main() {
     const remaining = timeoutMs - (Date.now() - t0);
     const timedOut = new Promise((resolve) => (globalTimer.id = setTimeout(() => resolve('timeout'), Math.max(remaining, 1000))));
     const serverDied = new Promise((resolve) => server.child.once('exit', () => resolve('server-exit')));
-    const first = await Promise.race([exitPromise, timedOut, serverDied]);
+    const first = await Promise.race([exitPromise, timedOut, serverDied, pageCrashed]);
 
-    if (first === 'timeout' || first === 'server-exit') {
-      outcome.reason = first === 'timeout' ? `global timeout: the suite did not finish within ${timeoutMs / 1000} s` : `code-server exited (${JSON.stringify(server.exited())})`;
+    const failures = {
+      timeout: `global timeout: the suite did not finish within ${timeoutMs / 1000} s`,
+      'server-exit': `code-server exited (${JSON.stringify(server.exited())})`,
+      crash: 'the workbench page crashed',
+    };
+    if (first in failures) {
+      outcome.reason = failures[first];
       await page.screenshot({ path: path.join(artifacts, 'at-failure.png'), timeout: 15_000 }).catch(() => {});
     } else {
       outcome.code = Number(first);
       say(`the suite exited with code ${outcome.code}`);
     }
     await writeFile(path.join(artifacts, 'browser-console.log'), consoleLines.join('\n') + '\n');
-    outcome.results = await readFile(path.join(mailbox, 'results.json'), 'utf8').then(JSON.parse).catch(() => undefined);
+    await writeFile(path.join(artifacts, 'workbench-automation.log'), automationLog.join('\n') + '\n');
   } catch (err) {
     outcome.reason = err instanceof Fatal ? err.message : String(err?.stack ?? err);
   } finally {
+    outcome.totals = await suiteTotals(ws, outcome.code, progress);
     clearTimeout(globalTimer.id);
     await mailboxServer?.stop();
     say('closing Chromium');
@@ -474,16 +499,11 @@ async function main() {
   return { ...outcome, server };
 }
 
-async function report({ code, results, reason, server }) {
-  let passed = results?.passed ?? 0;
-  let failed = results?.failed ?? 0;
-  const skipped = results?.skipped ?? 0;
-  // A run that failed without a failing test (crash, timeout, setup error) still counts as a failure.
-  if (failed === 0 && (code !== 0 || !results)) failed = 1;
-
-  if (results?.tests?.length) {
+async function report({ totals, reason, server }) {
+  const { passed, failed, skipped, tests } = totals;
+  if (tests.length) {
     console.log('\nResults:');
-    for (const t of results.tests) console.log(`  ${{ passed: '✔', failed: '✘', skipped: '-' }[t.state]} ${t.title}`);
+    for (const t of tests) console.log(`  ${{ passed: '✔', failed: '✘', skipped: '-' }[t.state]} ${t.title}`);
   }
   if (reason) console.log(`\nFAILED: ${reason}`);
   if (failed > 0 && server) {
@@ -515,15 +535,16 @@ setTimeout(() => {
   process.exit(1);
 }, timeoutMs + 60_000).unref();
 
-let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
     console.error(`[e2e] ${sig}: stopping code-server and exiting`);
     process.exit(130); // the 'exit' handler kills code-server's process group; Playwright closes Chromium
   });
 }
 
-const outcome = await main();
+const outcome = await main().catch((err) => ({
+  // Failed before anything started (preflight, workspace creation).
+  totals: { passed: 0, failed: 1, skipped: 0, tests: [] },
+  reason: err instanceof Fatal ? err.message : String(err?.stack ?? err),
+}));
 process.exitCode = await report(outcome);

@@ -21,6 +21,8 @@ export interface ScreenshotResult {
   height: number;
   /** Pixels that differ from the panel's background colour (the most common colour on the crop's border). */
   nonBackgroundPixels: number;
+  /** Non-background pixels that are clearly coloured (max − min channel ≥ 24), not grey UI, text or grid. */
+  chromaticPixels: number;
   /** Distinct RGB values among the non-background pixels. */
   distinctColours: number;
   background: [number, number, number];
@@ -38,7 +40,7 @@ interface DriverActions {
   contextMenu: { params: { file: string }; result: ContextMenuResult };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class UiDriver {
   private next = 1;
