@@ -85,7 +85,8 @@ export function garbageBytes(length = 4096, seed = 0x2545f491) {
 export async function createWorkspace(ws) {
   await mkdir(path.join(ws, '.vscode'), { recursive: true });
   await mkdir(path.join(ws, MAILBOX_DIR), { recursive: true });
-  await writeFile(path.join(ws, 'sample.png'), await samplePng());
+  // E2E_SAMPLE (an image path) replaces the drawn disc, e.g. to take the README's picture.
+  await writeFile(path.join(ws, 'sample.png'), process.env.E2E_SAMPLE ? await readFile(process.env.E2E_SAMPLE) : await samplePng());
   await writeFile(path.join(ws, 'bad.png'), garbageBytes());
   await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');
   await writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2) + '\n');
