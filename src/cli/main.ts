@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { generateFromImage, type GenerateRequest } from '../pipeline/run.js';
 import { loadModel } from '../pipeline/network/session.js';
+import { prepareModel, type ModelSpec, type PrecisionSetting } from '../pipeline/network/modelSource.js';
+import { defaultCliCacheDir } from '../pipeline/network/store/modelStore.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
@@ -20,7 +22,13 @@ Turns an image into a 3D model and writes <image name>.glb/.dxf/.step next to it
 Options:
   --out DIR              write the files into DIR instead of the image's folder
   --formats LIST         comma-separated: ${OUTPUT_FORMATS.join(',')} (default: all)
-  --model DIR            folder with encoder.onnx and decoder.onnx (default: the built-in stand-in)
+  --model WHAT           the network: a folder with encoder.onnx + decoder.onnx, a TripoSR model.ckpt
+                         (config.yaml beside it), or "standin" for the built-in demonstration model
+                         (default: TripoSR, downloaded once into the cache and converted to ONNX)
+  --cache DIR            where downloads and converted models live (default: ${defaultCliCacheDir()})
+  --no-download          fail instead of downloading TripoSR when it is not in the cache
+  --model-url NAME=URL   download config.yaml or model.ckpt from URL instead (a mirror); repeatable
+  --precision P          auto (default), fp32 or fp16 for the converted encoder
   --resolution N         grid points per axis for the surface (default 256)
   --threshold T          density at the surface (default 25)
   --size MM              length of the longest side in millimetres (default 100)
@@ -40,6 +48,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         out: { type: 'string' },
         formats: { type: 'string' },
         model: { type: 'string' },
+        cache: { type: 'string' },
+        'no-download': { type: 'boolean' },
+        'model-url': { type: 'string', multiple: true },
+        precision: { type: 'string' },
         resolution: { type: 'string' },
         threshold: { type: 'string' },
         size: { type: 'string' },
@@ -64,6 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let request: GenerateRequest;
   let providers: readonly string[] | 'auto';
+  let spec: ModelSpec;
+  let precision: PrecisionSetting;
   try {
     request = {
       imagePath: path.resolve(positionals[0]),
@@ -75,13 +89,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       existing: parseExisting(values.existing),
     };
     providers = parseProviderList(values.providers);
+    precision = parsePrecision(values.precision);
+    spec = modelSpec(values.model, {
+      cacheDir: path.resolve(values.cache ?? defaultCliCacheDir()),
+      allowDownload: !values['no-download'],
+      urlOverrides: parseUrlOverrides(values['model-url'] ?? []),
+    });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
 
-  const builtIn = !values.model;
-  const modelDir = values.model ? path.resolve(values.model) : path.join(__dirname, 'models', 'standin');
+  const builtIn = values.model === STANDIN;
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -93,9 +112,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr);
   try {
+    const modelDir = await prepareModel(spec, {
+      precision,
+      executionProviders: providers,
+      signal: abort.signal,
+      onProgress: (p) => bar.update(p),
+      log: (line) => bar.log(line),
+    });
     bar.update({ stage: 'model', fraction: 0, message: 'Loading the model' });
     const model = await loadModel(modelDir, { executionProviders: providers, log: (line) => bar.log(line) });
-    if (builtIn) bar.log('Using the built-in stand-in model (a demonstration shape from the image, not a reconstruction). Pass --model DIR for a real one.');
+    if (builtIn) bar.log('Using the built-in stand-in model (a demonstration shape from the image, not a reconstruction).');
     bar.log(`Running on ${model.provider}.`);
     const started = performance.now();
     const result = await generateFromImage(request, {
@@ -168,6 +194,41 @@ function parseExisting(text: string | undefined): ExistingFilePolicy {
   if (text === undefined) return 'fail';
   if (text === 'fail' || text === 'suffix' || text === 'overwrite') return text;
   throw new Error(`--existing takes fail, suffix or overwrite; got "${text}".`);
+}
+
+const STANDIN = 'standin';
+
+/** --model: the stand-in, a folder with an ONNX pair, a checkpoint file, or (absent) TripoSR from the cache. */
+function modelSpec(
+  value: string | undefined,
+  managed: { cacheDir: string; allowDownload: boolean; urlOverrides: Record<string, string> },
+): ModelSpec {
+  if (value === STANDIN) return { kind: 'onnx', dir: path.join(__dirname, 'models', 'standin') };
+  if (value === undefined) {
+    return { kind: 'managed', storeDir: managed.cacheDir, allowDownload: managed.allowDownload, urlOverrides: managed.urlOverrides };
+  }
+  const resolved = path.resolve(value);
+  if (/\.(ckpt|pt|pth)$/i.test(resolved)) {
+    return { kind: 'checkpoint', checkpointPath: resolved, configPath: path.join(path.dirname(resolved), 'config.yaml'), cacheDir: managed.cacheDir };
+  }
+  return { kind: 'onnx', dir: resolved };
+}
+
+function parseUrlOverrides(items: readonly string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = item.slice(0, eq);
+    const url = item.slice(eq + 1);
+    if (eq <= 0 || !/^https?:\/\//.test(url)) throw new Error(`--model-url takes NAME=URL (e.g. model.ckpt=https://mirror/model.ckpt); got "${item}".`);
+    overrides[name] = url;
+  }
+  return overrides;
+}
+
+function parsePrecision(text: string | undefined): PrecisionSetting {
+  if (text === undefined || text === 'auto' || text === 'fp32' || text === 'fp16') return text ?? 'auto';
+  throw new Error(`--precision takes auto, fp32 or fp16; got "${text}".`);
 }
 
 function parseProviderList(text: string | undefined): readonly string[] | 'auto' {

@@ -1,7 +1,9 @@
 import type { Progress, Stage } from '../pipeline/progress.js';
 
 const STAGE_LABEL: Record<Stage, string> = {
+  download: 'download',
   model: 'model',
+  convert: 'convert',
   image: 'image',
   encode: 'encoder',
   surface: 'surface',
@@ -17,6 +19,7 @@ const STAGE_LABEL: Record<Stage, string> = {
 export class ProgressBar {
   private readonly interactive: boolean;
   private lastStage: Stage | undefined;
+  private lastTenth = 0;
   private drawn = false;
   private lastDraw = 0;
 
@@ -26,7 +29,12 @@ export class ProgressBar {
 
   update(progress: Progress): void {
     if (!this.interactive) {
-      if (progress.stage !== this.lastStage) this.stream.write(`[${STAGE_LABEL[progress.stage]}] ${progress.message}\n`);
+      // Long stages (a 1.7 GB download, the conversion) also get a line every tenth.
+      const tenth = Math.floor(Math.min(1, Math.max(0, progress.fraction)) * 10);
+      if (progress.stage !== this.lastStage || tenth > this.lastTenth) {
+        this.stream.write(`[${STAGE_LABEL[progress.stage]}] ${progress.message}\n`);
+        this.lastTenth = progress.stage !== this.lastStage ? tenth : Math.max(this.lastTenth, tenth);
+      }
       this.lastStage = progress.stage;
       return;
     }

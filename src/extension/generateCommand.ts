@@ -2,14 +2,17 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { GenerateRequest } from '../pipeline/run.js';
-import type { Stage } from '../pipeline/progress.js';
+import type { Progress, Stage } from '../pipeline/progress.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/decode.js';
 import type { JobResult } from '../worker/protocol.js';
 import type { PipelineClient } from './pipelineClient.js';
-import { readSettings } from './settings.js';
-import { resolveModel } from './modelLocation.js';
+import { readSettings, type Settings } from './settings.js';
+import { resolveModel, standinDir, type ModelLocation, type StoragePaths } from './modelLocation.js';
+import { ModelStore } from '../pipeline/network/store/modelStore.js';
+import type { JobFailure, ModelRequest } from '../worker/protocol.js';
+import type { Outcome } from './pipelineClient.js';
 import { PreviewPanel } from './previewPanel.js';
 import type { PreviewInfo } from '../shared/protocol.js';
 
@@ -22,12 +25,15 @@ export interface GenerateCommandResult {
 
 export interface CommandContext {
   readonly extensionUri: vscode.Uri;
+  readonly globalStoragePath: string;
   readonly client: () => PipelineClient;
   readonly log: vscode.LogOutputChannel;
 }
 
-/** Share of the whole run each stage takes, for one progress bar across stages. */
+/** Share of a generation each stage takes, for one progress bar across stages. */
 const STAGE_WEIGHTS: Record<Stage, number> = {
+  download: 0,
+  convert: 0,
   model: 0.05,
   image: 0.02,
   encode: 0.13,
@@ -36,7 +42,37 @@ const STAGE_WEIGHTS: Record<Stage, number> = {
   colour: 0.04,
   write: 0.08,
 };
-const STAGE_ORDER: readonly Stage[] = ['model', 'image', 'encode', 'surface', 'mesh', 'colour', 'write'];
+/** Getting a model ready: downloading dominates, then the one-off conversion. */
+const PREPARE_WEIGHTS: Record<Stage, number> = {
+  download: 0.8,
+  model: 0.05,
+  convert: 0.15,
+  image: 0,
+  encode: 0,
+  surface: 0,
+  mesh: 0,
+  colour: 0,
+  write: 0,
+};
+const STAGE_ORDER: readonly Stage[] = ['download', 'model', 'convert', 'image', 'encode', 'surface', 'mesh', 'colour', 'write'];
+
+/** Turns stage progress into the increments VS Code's progress bar takes (it only moves forward). */
+function progressReporter(
+  progress: vscode.Progress<{ message?: string; increment?: number }>,
+  weights: Record<Stage, number>,
+): (p: Progress) => void {
+  let done = 0;
+  return (p) => {
+    const before = STAGE_ORDER.slice(0, STAGE_ORDER.indexOf(p.stage)).reduce((sum, s) => sum + weights[s], 0);
+    const overall = (before + weights[p.stage] * p.fraction) * 100;
+    progress.report({ message: p.message, increment: Math.max(0, overall - done) });
+    done = Math.max(done, overall);
+  };
+}
+
+function storagePaths(ctx: CommandContext): StoragePaths {
+  return { extensionPath: ctx.extensionUri.fsPath, globalStoragePath: ctx.globalStoragePath };
+}
 
 const IMAGE_GLOB = `**/*.{${IMAGE_EXTENSIONS.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
 
@@ -122,9 +158,12 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     void vscode.window.showErrorMessage('No output formats are selected. Choose at least one in the setting imageTo3d.outputFormats.');
     return undefined;
   }
-  const model = resolveModel(settings, ctx.extensionUri.fsPath);
+  const location = await modelToUse(ctx, settings);
+  if (!location) return undefined;
   const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(imagePath, settings.outputFormats, outDir));
   if (!existing) return undefined;
+  const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath));
+  if (!modelDir) return undefined;
   const request: GenerateRequest = {
     imagePath,
     outDir,
@@ -135,48 +174,22 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     existing,
   };
   const name = path.basename(imagePath);
-  ctx.log.info(`Generating from ${imagePath} with the model in ${model.dir}${model.builtIn ? ' (built-in stand-in)' : ''}.`);
+  ctx.log.info(`Generating from ${imagePath} with the model in ${modelDir}${location.builtIn ? ' (built-in stand-in)' : ''}.`);
   const started = Date.now();
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Image to 3D: ${name}`, cancellable: true },
-    (progress, token) => {
-      let done = 0;
-      return ctx.client().run(
+    (progress, token) =>
+      ctx.client().run(
         request,
-        { dir: model.dir, executionProviders: settings.executionProviders },
-        (p) => {
-          const before = STAGE_ORDER.slice(0, STAGE_ORDER.indexOf(p.stage)).reduce((sum, s) => sum + STAGE_WEIGHTS[s], 0);
-          const overall = (before + STAGE_WEIGHTS[p.stage] * p.fraction) * 100;
-          progress.report({ message: p.message, increment: Math.max(0, overall - done) });
-          done = Math.max(done, overall);
-        },
+        { dir: modelDir, executionProviders: settings.executionProviders },
+        progressReporter(progress, STAGE_WEIGHTS),
         { onCancel: (listener) => token.onCancellationRequested(listener) },
-      );
-    },
+      ),
   );
 
   if (!outcome.ok) {
-    const failure = outcome.failure;
-    switch (failure.kind) {
-      case 'cancelled':
-        ctx.log.info(`Cancelled ${name}; nothing was written.`);
-        void vscode.window.showInformationMessage(`Cancelled ${name}. Nothing was written.`);
-        return undefined;
-      case 'user':
-        ctx.log.warn(`${failure.message} ${failure.hint}`);
-        if (failure.code === 'output-not-writable') {
-          void offerOtherFolder(ctx, imagePath, `${failure.message} ${failure.hint}`);
-        } else {
-          void vscode.window.showErrorMessage(`${failure.message} ${failure.hint}`);
-        }
-        return undefined;
-      case 'bug':
-        ctx.log.error(`Unexpected failure on ${imagePath}: ${failure.stack ?? failure.message}`);
-        void vscode.window
-          .showErrorMessage(`Image to 3D failed unexpectedly: ${failure.message}`, 'Show Log')
-          .then((choice) => choice && ctx.log.show());
-        return undefined;
-    }
+    reportFailure(ctx, outcome.failure, name, () => offerOtherFolder(ctx, imagePath));
+    return undefined;
   }
 
   const result = outcome.result;
@@ -184,7 +197,7 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     `Wrote ${result.files.join(', ')} (${result.metrics.faces} faces, ${result.provider}, ` +
       `${Object.entries(result.timingsMs).map(([stage, ms]) => `${stage} ${Math.round(ms ?? 0)} ms`).join(', ')}).`,
   );
-  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, model.builtIn, (Date.now() - started) / 1000), (line) =>
+  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, location.builtIn, (Date.now() - started) / 1000), (line) =>
     ctx.log.info(line),
   );
   announce(result.files);
@@ -224,13 +237,109 @@ function announce(files: readonly string[]): void {
     });
 }
 
-async function offerOtherFolder(ctx: CommandContext, imagePath: string, message: string): Promise<void> {
-  const choose = 'Choose Folder…';
-  const answer = await vscode.window.showErrorMessage(message, choose);
-  if (answer !== choose) return;
+async function offerOtherFolder(ctx: CommandContext, imagePath: string): Promise<void> {
   const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Write Here' });
   if (!folder?.[0]) return;
   const job = queue.then(() => generateOne(ctx, imagePath, folder[0].fsPath));
   queue = job.catch(() => undefined);
   await job;
+}
+
+/** Says what went wrong in words the user can act on; a cancel is not an error. */
+function reportFailure(ctx: CommandContext, failure: JobFailure, subject: string, chooseFolder?: () => Promise<void>): void {
+  switch (failure.kind) {
+    case 'cancelled':
+      ctx.log.info(`Cancelled ${subject}; nothing was written.`);
+      void vscode.window.showInformationMessage(`Cancelled ${subject}. Nothing was written.`);
+      return;
+    case 'user': {
+      ctx.log.warn(`${failure.message} ${failure.hint}`);
+      const text = `${failure.message} ${failure.hint}`;
+      if (failure.code === 'output-not-writable' && chooseFolder) {
+        const choose = 'Choose Folder…';
+        void vscode.window.showErrorMessage(text, choose).then((answer) => (answer === choose ? chooseFolder() : undefined));
+      } else if (failure.code === 'model-missing') {
+        const download = 'Download Model';
+        void vscode.window
+          .showErrorMessage(text, download)
+          .then((answer) => (answer === download ? vscode.commands.executeCommand('imageTo3d.downloadModel') : undefined));
+      } else {
+        void vscode.window.showErrorMessage(text);
+      }
+      return;
+    }
+    case 'bug':
+      ctx.log.error(`Unexpected failure on ${subject}: ${failure.stack ?? failure.message}`);
+      void vscode.window
+        .showErrorMessage(`Image to 3D failed unexpectedly: ${failure.message}`, 'Show Log')
+        .then((choice) => choice && ctx.log.show());
+      return;
+  }
+}
+
+/**
+ * The model for this run. TripoSR's weights are 1.7 GB: when they are not here yet, ask before
+ * downloading, and offer the demonstration model instead.
+ */
+async function modelToUse(ctx: CommandContext, settings: Settings): Promise<ModelLocation | undefined> {
+  const paths = storagePaths(ctx);
+  const location = resolveModel(settings, paths);
+  const spec = location.request.spec;
+  if (spec.kind !== 'managed') return location;
+  const status = await new ModelStore(spec.storeDir, 'triposr').status();
+  if (status.state !== 'missing' && status.state !== 'partial') return location;
+  const download = status.state === 'partial' ? 'Resume Download' : 'Download';
+  const demo = 'Use Demonstration Model';
+  const answer = await vscode.window.showInformationMessage(
+    "TripoSR's weights are not on this machine yet.",
+    {
+      modal: true,
+      detail:
+        'Download them once from Hugging Face (about 1.7 GB, MIT licence) into the extension\'s storage? ' +
+        'They are checked and converted to ONNX on this machine. The demonstration model needs no download but only makes a simple shape.',
+    },
+    download,
+    demo,
+  );
+  if (answer === download) return resolveModel(settings, paths, true);
+  if (answer === demo) {
+    return { request: { ...location.request, spec: { kind: 'onnx', dir: standinDir(paths.extensionPath) } }, builtIn: true };
+  }
+  return undefined;
+}
+
+/** Downloads, verifies and converts as needed, with a cancellable notification; a ready pair passes through. */
+async function prepareWithProgress(ctx: CommandContext, model: ModelRequest, subject: string): Promise<string | undefined> {
+  if (model.spec.kind === 'onnx') return model.spec.dir;
+  const outcome: Outcome<string> = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Image to 3D: getting TripoSR ready', cancellable: true },
+    (progress, token) =>
+      ctx.client().prepare(model, progressReporter(progress, PREPARE_WEIGHTS), {
+        onCancel: (listener) => token.onCancellationRequested(listener),
+      }),
+  );
+  if (outcome.ok) return outcome.result;
+  reportFailure(ctx, outcome.failure, subject);
+  return undefined;
+}
+
+/** The "Download Model" command: fetch, verify and convert TripoSR now rather than at first use. */
+export async function downloadModelCommand(ctx: CommandContext): Promise<string | undefined> {
+  const settings = readSettings();
+  if (settings.model === 'standin' || settings.modelPath) {
+    void vscode.window.showInformationMessage(
+      settings.model === 'standin'
+        ? 'The demonstration model is selected (imageTo3d.model); it needs no download.'
+        : `imageTo3d.modelPath points at ${settings.modelPath}; clear it to use the downloaded TripoSR.`,
+    );
+    return undefined;
+  }
+  const location = resolveModel(settings, storagePaths(ctx), true);
+  const started = Date.now();
+  const dir = await prepareWithProgress(ctx, location.request, 'the model download');
+  if (dir) {
+    ctx.log.info(`TripoSR is ready in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s).`);
+    void vscode.window.showInformationMessage('TripoSR is downloaded, verified and ready.');
+  }
+  return dir;
 }

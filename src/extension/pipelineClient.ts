@@ -4,17 +4,23 @@ import type { GenerateRequest } from '../pipeline/run.js';
 import type { Progress } from '../pipeline/progress.js';
 import { sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import type { HostToWorker, JobFailure, JobResult, ModelChoice, WorkerToHost } from '../worker/protocol.js';
+import type { HostToWorker, JobFailure, JobResult, ModelChoice, ModelRequest, WorkerToHost } from '../worker/protocol.js';
 
 /** How long a cancelled job may take to stop on its own before its worker is terminated. */
 const CANCEL_GRACE_MS = 1500;
 
-export type JobOutcome = { readonly ok: true; readonly result: JobResult } | { readonly ok: false; readonly failure: JobFailure };
+export type Outcome<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: JobFailure };
+export type JobOutcome = Outcome<JobResult>;
+
+export interface Cancellation {
+  onCancel(listener: () => void): void;
+}
 
 interface PendingJob {
-  readonly resolve: (outcome: JobOutcome) => void;
+  readonly settle: (outcome: Outcome<unknown>) => void;
   readonly onProgress: (progress: Progress) => void;
-  readonly request: GenerateRequest;
+  /** Removes what a killed job may have left (temporary output files). */
+  readonly cleanUp: () => Promise<void>;
 }
 
 /**
@@ -32,20 +38,35 @@ export class PipelineClient {
     private readonly log: (line: string) => void,
   ) {}
 
-  run(
-    request: GenerateRequest,
-    model: ModelChoice,
+  /** Downloads, verifies and converts a model as needed; resolves to the ONNX folder to run. */
+  prepare(model: ModelRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<string>> {
+    return this.start((jobId) => ({ type: 'prepare', jobId, model }), onProgress, cancel, async () => undefined);
+  }
+
+  run(request: GenerateRequest, model: ModelChoice, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<JobOutcome> {
+    const tagged: GenerateRequest = { ...request, tag: request.tag ?? `job${process.pid}x${this.nextJobId}` };
+    return this.start((jobId) => ({ type: 'run', jobId, request: tagged, model }), onProgress, cancel, () => sweepJob(tagged));
+  }
+
+  async dispose(): Promise<void> {
+    await this.terminate();
+  }
+
+  private start<T>(
+    message: (jobId: number) => HostToWorker,
     onProgress: (progress: Progress) => void,
-    cancel: { onCancel(listener: () => void): void },
-  ): Promise<JobOutcome> {
+    cancel: Cancellation,
+    cleanUp: () => Promise<void>,
+  ): Promise<Outcome<T>> {
     const jobId = this.nextJobId++;
-    const tagged: GenerateRequest = { ...request, tag: request.tag ?? `job${process.pid}x${jobId}` };
     const worker = this.ensureWorker();
-    const outcome = new Promise<JobOutcome>((resolve) => this.jobs.set(jobId, { resolve, onProgress, request: tagged }));
-    this.send(worker, { type: 'run', jobId, request: tagged, model });
+    const outcome = new Promise<Outcome<T>>((resolve) =>
+      this.jobs.set(jobId, { settle: (o) => resolve(o as Outcome<T>), onProgress, cleanUp }),
+    );
+    worker.postMessage(message(jobId));
     cancel.onCancel(() => {
       if (!this.jobs.has(jobId)) return;
-      this.send(worker, { type: 'cancel', jobId });
+      worker.postMessage({ type: 'cancel', jobId } satisfies HostToWorker);
       setTimeout(() => {
         if (this.jobs.has(jobId)) {
           this.log(`Job ${jobId} did not stop within ${CANCEL_GRACE_MS} ms; terminating its worker.`);
@@ -54,10 +75,6 @@ export class PipelineClient {
       }, CANCEL_GRACE_MS);
     });
     return outcome;
-  }
-
-  async dispose(): Promise<void> {
-    await this.terminate();
   }
 
   private ensureWorker(): Worker {
@@ -78,10 +95,6 @@ export class PipelineClient {
     return worker;
   }
 
-  private send(worker: Worker, message: HostToWorker): void {
-    worker.postMessage(message);
-  }
-
   private onMessage(message: WorkerToHost): void {
     switch (message.type) {
       case 'log':
@@ -89,6 +102,9 @@ export class PipelineClient {
         return;
       case 'progress':
         this.jobs.get(message.jobId)?.onProgress(message.progress);
+        return;
+      case 'prepared':
+        this.settle(message.jobId, { ok: true, result: message.dir });
         return;
       case 'done':
         this.settle(message.jobId, { ok: true, result: message.result });
@@ -99,19 +115,22 @@ export class PipelineClient {
     }
   }
 
-  private settle(jobId: number, outcome: JobOutcome): void {
+  private settle(jobId: number, outcome: Outcome<unknown>): void {
     const job = this.jobs.get(jobId);
     if (!job) return;
     this.jobs.delete(jobId);
-    job.resolve(outcome);
+    job.settle(outcome);
   }
 
-  /** Ends every job still pending (the worker is gone): their temporaries are swept first. */
+  /** Ends every job still pending (the worker is gone): each cleans up before it settles. */
   private failAll(failure: JobFailure): void {
-    const pending = [...this.jobs.entries()];
+    const pending = [...this.jobs.values()];
     this.jobs.clear();
-    for (const [, job] of pending) {
-      void sweepJob(job.request).finally(() => job.resolve({ ok: false, failure }));
+    for (const job of pending) {
+      void job
+        .cleanUp()
+        .catch(() => undefined)
+        .finally(() => job.settle({ ok: false, failure }));
     }
   }
 

@@ -1,10 +1,15 @@
 import * as vscode from 'vscode';
 import type { OutputFormat } from '../pipeline/writers/outputs.js';
 import { OUTPUT_FORMATS } from '../pipeline/writers/outputs.js';
+import type { PrecisionSetting } from '../pipeline/network/modelSource.js';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings {
+  readonly model: 'triposr' | 'standin';
   readonly modelPath: string;
+  readonly checkpointPath: string;
+  readonly downloadUrls: Readonly<Record<string, string>>;
+  readonly precision: PrecisionSetting;
   readonly executionProviders: readonly string[] | 'auto';
   readonly resolution: number;
   readonly threshold: number;
@@ -21,8 +26,13 @@ export function readSettings(scope?: vscode.Uri): Settings {
     (OUTPUT_FORMATS as readonly string[]).includes(f),
   );
   const existing = config.get<string>('existingFiles', 'ask');
+  const precision = config.get<string>('precision', 'auto');
   return {
+    model: config.get<string>('model', 'triposr') === 'standin' ? 'standin' : 'triposr',
     modelPath: config.get<string>('modelPath', '').trim(),
+    checkpointPath: config.get<string>('checkpointPath', '').trim(),
+    downloadUrls: stringRecord(config.get<unknown>('downloadUrls', {})),
+    precision: precision === 'fp32' || precision === 'fp16' ? precision : 'auto',
     executionProviders: parseProviders(config.get<string>('executionProviders', 'auto')),
     resolution: clampInt(config.get<number>('resolution', 256), 32, 512),
     threshold: config.get<number>('threshold', 25),
@@ -42,4 +52,9 @@ export function parseProviders(text: string): readonly string[] | 'auto' {
 
 function clampInt(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.round(value)));
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== ''));
 }

@@ -23,4 +23,8 @@ export type UserErrorCode =
   | 'output-not-writable'
   | 'no-surface'
   | 'mesh-unreadable'
-  | 'invalid-option';
+  | 'invalid-option'
+  | 'download-failed'
+  | 'disk-full'
+  | 'checksum-mismatch'
+  | 'model-busy';

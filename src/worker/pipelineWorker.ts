@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { generateFromImage } from '../pipeline/run.js';
 import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
+import { prepareModel } from '../pipeline/network/modelSource.js';
 import { UserError } from '../pipeline/errors.js';
 import { CancelledError } from '../pipeline/progress.js';
 import type { HostToWorker, JobFailure, MeshBuffers, ModelChoice, WorkerToHost } from './protocol.js';
@@ -35,6 +36,25 @@ function describeFailure(err: unknown): JobFailure {
   if (err instanceof UserError) return { kind: 'user', message: err.message, hint: err.hint, code: err.code };
   if (err instanceof Error) return { kind: 'bug', message: err.message, stack: err.stack };
   return { kind: 'bug', message: String(err) };
+}
+
+async function prepare(message: Extract<HostToWorker, { type: 'prepare' }>): Promise<void> {
+  const abort = new AbortController();
+  running.set(message.jobId, abort);
+  try {
+    const dir = await prepareModel(message.model.spec, {
+      precision: message.model.precision,
+      executionProviders: message.model.executionProviders,
+      signal: abort.signal,
+      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
+      log: (line) => post({ type: 'log', line }),
+    });
+    post({ type: 'prepared', jobId: message.jobId, dir });
+  } catch (err) {
+    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
+  } finally {
+    running.delete(message.jobId);
+  }
 }
 
 async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
@@ -81,6 +101,9 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
 
 port.on('message', (message: HostToWorker) => {
   switch (message.type) {
+    case 'prepare':
+      void prepare(message);
+      break;
     case 'run':
       void run(message);
       break;

@@ -2,14 +2,23 @@ import type { GenerateRequest } from '../pipeline/run.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
 import type { Progress, Stage } from '../pipeline/progress.js';
 import type { UserErrorCode } from '../pipeline/errors.js';
+import type { ModelSpec, PrecisionSetting } from '../pipeline/network/modelSource.js';
 
-/** Which model the worker should run, and how. */
+/** A prepared model: the ONNX folder to run, and where. */
 export interface ModelChoice {
   readonly dir: string;
   readonly executionProviders: readonly string[] | 'auto';
 }
 
+/** A model to get ready (download, verify, convert) before it can run. */
+export interface ModelRequest {
+  readonly spec: ModelSpec;
+  readonly precision: PrecisionSetting;
+  readonly executionProviders: readonly string[] | 'auto';
+}
+
 export type HostToWorker =
+  | { readonly type: 'prepare'; readonly jobId: number; readonly model: ModelRequest }
   | { readonly type: 'run'; readonly jobId: number; readonly request: GenerateRequest; readonly model: ModelChoice }
   | { readonly type: 'cancel'; readonly jobId: number };
 
@@ -38,5 +47,6 @@ export type JobFailure =
 export type WorkerToHost =
   | { readonly type: 'progress'; readonly jobId: number; readonly progress: Progress }
   | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'prepared'; readonly jobId: number; readonly dir: string }
   | { readonly type: 'done'; readonly jobId: number; readonly result: JobResult }
   | { readonly type: 'failed'; readonly jobId: number; readonly failure: JobFailure };

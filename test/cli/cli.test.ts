@@ -44,7 +44,7 @@ function freshCopy(name = 'apple.png'): { dir: string; image: string } {
 
 test('writes the three files next to the image and prints them', async () => {
   const { dir, image } = freshCopy();
-  const run = await runCli([image, '--resolution', '48']);
+  const run = await runCli([image, '--model', 'standin', '--resolution', '48']);
   assert.equal(run.code, 0, run.stderr);
   const files = run.stdout.trim().split('\n');
   assert.deepEqual(files, ['apple.glb', 'apple.dxf', 'apple.step'].map((f) => path.join(dir, f)));

@@ -19,6 +19,7 @@ import {
   type ExternaliseOptions,
   type GraphProto,
   type ModelProto,
+  type DeferredTensorBytes,
   type NodeProto,
   type OperatorSetIdProto,
   type TensorProto,
@@ -33,7 +34,14 @@ export type ElementType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' 
 /** A static size, or a symbolic name for a dynamic one. */
 export type Dim = number | string;
 
-export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+/** Uint16Array holds IEEE half-precision bit patterns (float16): JS has no Float16Array in Node 20. */
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
+
+/** Element types a deferred (streamed) initializer may have. */
+export type DeferredElementType = 'float32' | 'float16';
+
+/** Produces a deferred initializer's values when the model is written. */
+export type DeferredLoader = () => Promise<Float32Array | Uint16Array>;
 
 export interface TensorValue {
   readonly data: TensorData;
@@ -92,6 +100,7 @@ function dataTypeOf(data: TensorData): number {
   if (data instanceof BigInt64Array) return DataType.INT64;
   if (data instanceof Int32Array) return DataType.INT32;
   if (data instanceof Int8Array) return DataType.INT8;
+  if (data instanceof Uint16Array) return DataType.FLOAT16;
   return DataType.UINT8;
 }
 
@@ -181,6 +190,7 @@ export class GraphBuilder {
   /** Every value name defined so far, in definition order (graph inputs, initializers, node outputs). */
   private readonly defined = new Set<string>();
   private readonly usedNames = new Set<string>();
+  private readonly deferred = new Map<string, DeferredTensorBytes>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -202,6 +212,44 @@ export class GraphBuilder {
     this.define(name);
     this.initializers.push(makeTensor(name, { data, dims }));
     return name;
+  }
+
+  /**
+   * An initializer whose values `load` produces only when the model is written (see writeModel), so a
+   * graph over gigabytes of weights can be built without holding them. Such a graph can only be
+   * written with writeModel; toModel/toModelProto refuse it.
+   */
+  deferredInitializer(name: string, type: DeferredElementType, dims: readonly number[], load: DeferredLoader): string {
+    for (const d of dims) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new Error(`Tensor ${name}: bad dimension ${d}`);
+    }
+    const count = dims.reduce((a, b) => a * b, 1);
+    const itemSize = type === 'float32' ? 4 : 2;
+    this.define(name);
+    this.initializers.push(tensorProto({ dims: [...dims], dataType: elementCodes[type], name }));
+    this.deferred.set(name, {
+      byteLength: count * itemSize,
+      load: async () => {
+        const data = await load();
+        const ok = type === 'float32' ? data instanceof Float32Array : data instanceof Uint16Array;
+        if (!ok || data.length !== count) {
+          throw new Error(`Tensor ${name}: expected ${count} ${type} values, got ${data.length} (${data.constructor.name})`);
+        }
+        return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      },
+    });
+    return name;
+  }
+
+  /** Bytes of all initializers, deferred ones included: what writing the model will place, for progress. */
+  get initializerBytes(): number {
+    let sum = 0;
+    for (const t of this.initializers) sum += t.rawData?.byteLength ?? this.deferred.get(t.name ?? '')?.byteLength ?? 0;
+    return sum;
+  }
+
+  get initializerCount(): number {
+    return this.initializers.length;
   }
 
   /** An initializer with a generated name (`hint` makes the name readable in Netron and error messages). */
@@ -263,6 +311,11 @@ export class GraphBuilder {
   }
 
   toModelProto(options: ModelOptions): ModelProto {
+    if (this.deferred.size > 0) throw new Error(`Graph ${this.name} has deferred initializers: write it with writeModel`);
+    return this.modelProto(options);
+  }
+
+  private modelProto(options: ModelOptions): ModelProto {
     const graph = this.toGraph();
     const opsetImport: OperatorSetIdProto[] = [{ domain: '', version: options.opset }, ...(options.extraOpsets ?? [])];
     for (const node of graph.node) {
@@ -287,13 +340,25 @@ export class GraphBuilder {
     return encodeModel(this.toModelProto(options));
   }
 
-  /** Writes the model, optionally with its large initializers in a side file (see proto.ts). */
+  /**
+   * Writes the model, optionally with its large initializers in a side file (see proto.ts). Deferred
+   * initializers are loaded here, one at a time, in the order they were declared.
+   */
   writeModel(
     modelPath: string,
-    options: ModelOptions & { externalData?: ExternaliseOptions },
+    options: ModelOptions & {
+      externalData?: ExternaliseOptions;
+      signal?: AbortSignal;
+      onTensor?: (tensor: { name: string; bytes: number }) => void;
+    },
   ): Promise<{ modelBytes: number; dataBytes: number }> {
-    const { externalData, ...modelOptions } = options;
-    return writeModel(modelPath, this.toModelProto(modelOptions), externalData ? { externalData } : {});
+    const { externalData, signal, onTensor, ...modelOptions } = options;
+    return writeModel(modelPath, this.modelProto(modelOptions), {
+      ...(externalData ? { externalData } : {}),
+      ...(signal ? { signal } : {}),
+      ...(onTensor ? { onTensor } : {}),
+      deferred: this.deferred,
+    });
   }
 
   private define(name: string): void {

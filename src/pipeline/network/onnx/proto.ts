@@ -17,7 +17,7 @@
  * attribute we write. Values beyond that (e.g. INT64_MAX sentinels in foreign models) lose precision
  * when decoded here, so do not round-trip such models through `decodeModel`.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { Reader, Root, type IConversionOptions, type Type } from 'protobufjs';
 
@@ -565,34 +565,118 @@ export function externaliseTensors(model: ModelProto, options: ExternaliseOption
 }
 
 /**
+ * An initializer whose bytes are produced only when the model is written (weights streamed from a
+ * checkpoint). Its TensorProto in the model carries dims, type and name but no data.
+ */
+export interface DeferredTensorBytes {
+  /** The exact size `load` must return; checked, since a wrong size would corrupt the data file's layout. */
+  readonly byteLength: number;
+  load(): Promise<Uint8Array>;
+}
+
+export interface WriteModelOptions {
+  externalData?: ExternaliseOptions;
+  /** Initializers (by name) whose bytes `load` supplies at write time, one at a time. */
+  deferred?: ReadonlyMap<string, DeferredTensorBytes>;
+  /** Checked before each initializer is placed; an abort rejects with the signal's reason (the files are left partial). */
+  signal?: AbortSignal;
+  /** Called after each initializer's bytes are placed (written out or inlined). */
+  onTensor?: (tensor: { name: string; bytes: number }) => void;
+}
+
+/**
  * Writes `model` to `modelPath`; with `externalData`, large initializers go to a side file next to it,
- * written chunk by chunk so no single buffer holds all the weights.
+ * written chunk by chunk so no single buffer holds all the weights. Deferred initializers are loaded
+ * one at a time and dropped once written, so peak memory is the largest tensor, not the model.
  */
 export async function writeModel(
   modelPath: string,
   model: ModelProto,
-  options: { externalData?: ExternaliseOptions } = {},
+  options: WriteModelOptions = {},
 ): Promise<{ modelBytes: number; dataBytes: number }> {
   await mkdir(dirname(modelPath), { recursive: true });
-  let toEncode = model;
+  const graph = model.graph;
+  if (graph === undefined) throw new Error('The model has no graph.');
+  const deferred = options.deferred ?? new Map<string, DeferredTensorBytes>();
+  for (const name of deferred.keys()) {
+    if (!graph.initializer.some((t) => t.name === name)) throw new Error(`Deferred tensor ${name} is not an initializer`);
+  }
+  const bytesOf = async (t: TensorProto): Promise<Uint8Array | undefined> => {
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('Aborted');
+    const lazy = t.name === undefined ? undefined : deferred.get(t.name);
+    if (lazy === undefined) return t.rawData;
+    const bytes = await lazy.load();
+    if (bytes.byteLength !== lazy.byteLength) {
+      throw new Error(`Deferred tensor ${t.name}: produced ${bytes.byteLength} bytes, declared ${lazy.byteLength}`);
+    }
+    return bytes;
+  };
+  const report = (t: TensorProto, bytes: number): void => options.onTensor?.({ name: t.name ?? '', bytes });
+
+  let initializer: TensorProto[];
   let dataBytes = 0;
-  if (options.externalData !== undefined) {
-    const split = externaliseTensors(model, options.externalData);
-    toEncode = split.model;
-    dataBytes = split.totalBytes;
-    const file = await open(join(dirname(modelPath), split.location), 'w');
+  const ext = options.externalData;
+  if (ext === undefined) {
+    initializer = [];
+    for (const t of graph.initializer) {
+      const raw = await bytesOf(t);
+      initializer.push(raw === t.rawData ? t : { ...t, rawData: raw });
+      report(t, raw?.byteLength ?? 0);
+    }
+  } else {
+    const { location } = ext;
+    if (isAbsolute(location) || normalize(location).startsWith('..')) {
+      throw new Error(`External data location must be relative and inside the model's folder: ${location}`);
+    }
+    const minBytes = ext.minBytes ?? 1024;
+    const alignment = ext.alignment ?? 4096;
+    initializer = [];
+    const file = await open(join(dirname(modelPath), location), 'w');
     try {
-      for (const chunk of split.chunks) await file.write(chunk.bytes, 0, chunk.bytes.byteLength, chunk.offset);
+      let offset = 0;
+      for (const t of graph.initializer) {
+        const raw = await bytesOf(t);
+        if (raw === undefined || raw.byteLength < minBytes) {
+          initializer.push(raw === t.rawData ? t : { ...t, rawData: raw });
+        } else {
+          offset = Math.ceil(offset / alignment) * alignment;
+          await writeFully(file, raw, offset);
+          const moved: TensorProto = {
+            ...t,
+            dataLocation: DataLocation.EXTERNAL,
+            externalData: [
+              { key: 'location', value: location },
+              { key: 'offset', value: String(offset) },
+              { key: 'length', value: String(raw.byteLength) },
+            ],
+          };
+          delete moved.rawData;
+          initializer.push(moved);
+          offset += raw.byteLength;
+        }
+        report(t, raw?.byteLength ?? 0);
+      }
+      dataBytes = offset;
     } finally {
       await file.close();
     }
   }
-  const bytes = encodeModel(toEncode);
+  const bytes = encodeModel({ ...model, graph: { ...graph, initializer } });
   const file = await open(modelPath, 'w');
   try {
-    await file.write(bytes);
+    await writeFully(file, bytes, 0);
   } finally {
     await file.close();
   }
   return { modelBytes: bytes.byteLength, dataBytes };
+}
+
+/** FileHandle.write may write less than asked (large buffers, some file systems); loop until done. */
+async function writeFully(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.byteLength - done, position + done);
+    if (bytesWritten <= 0) throw new Error('Short write');
+    done += bytesWritten;
+  }
 }

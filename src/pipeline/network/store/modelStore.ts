@@ -1,0 +1,535 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../../errors.js';
+import { CancelledError, throwIfAborted } from '../../progress.js';
+import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles } from './download.js';
+import { hashFilePrefix } from './fileHash.js';
+import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
+import { ProgressThrottle } from './rateMeter.js';
+
+/**
+ * The downloaded copy of a model: `<root>/<id>/` holding its files, `files.json` (size and SHA-256 of
+ * each file, recorded when it was downloaded) and `.lock` while one process downloads into it.
+ *
+ * Hugging Face publishes no checksum we could ship for TripoSR's files, so the first download is
+ * trusted and recorded, and every later use re-hashes against that record: a file damaged on disk or
+ * replaced afterwards is caught before the network loads it.
+ */
+
+export const APP_CACHE_NAME = 'image-to-3d';
+const RECORD_NAME = 'files.json';
+const LOCK_NAME = '.lock';
+const RECORD_VERSION = 1;
+/** A lock file without readable content younger than this is being written right now. */
+const UNREADABLE_LOCK_GRACE_MS = 10_000;
+const DEFAULT_LOCK_POLL_MS = 500;
+
+export type ModelStatus =
+  | { readonly state: 'missing' }
+  /** Some bytes are here (finished files or `.part`), not all. */
+  | { readonly state: 'partial'; readonly bytes: number }
+  /** Every file is here and recorded, but not hashed by this ModelStore since it last changed. */
+  | { readonly state: 'complete-unverified'; readonly bytes: number }
+  | { readonly state: 'verified'; readonly bytes: number };
+
+export interface StoreProgress {
+  /** 'hash' while reading files already on disk (verification, or recording a file found in place). */
+  readonly phase: 'download' | 'hash';
+  readonly file: string;
+  /** Position of `file` in the model's list, from 0, and the list's length. */
+  readonly fileIndex: number;
+  readonly fileCount: number;
+  readonly received: number;
+  readonly total: number | undefined;
+  readonly bytesPerSecond: number;
+}
+
+export interface RecordedFile {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  /** Where it came from (a mirror when the download was redirected by the user). */
+  readonly url: string;
+  readonly recordedAt: string;
+}
+
+export interface FilesRecord {
+  readonly version: typeof RECORD_VERSION;
+  readonly model: string;
+  /** Every file the model needs: the record is complete only when each one is in `files`. */
+  readonly expected: readonly string[];
+  readonly files: readonly RecordedFile[];
+}
+
+export interface EnsureOptions {
+  /** Replacement URLs by file name: a mirror, or a local server in tests. */
+  readonly urlOverrides?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: StoreProgress) => void;
+  /**
+   * When another window or process is already downloading into this folder: 'fail' (the default)
+   * throws a 'model-busy' UserError at once; 'wait' polls until it finishes, then carries on (usually
+   * finding the files complete).
+   */
+  readonly whenBusy?: 'fail' | 'wait';
+  readonly fetchTimeoutMs?: number;
+  readonly maxRedirects?: number;
+  /** How often a waiting call looks at the lock again, in ms. */
+  readonly lockPollMs?: number;
+}
+
+export interface VerifyOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: StoreProgress) => void;
+  /**
+   * Hash every file even if this store already did since the file's size and mtime last changed.
+   * Off by default: re-reading 1.7 GB before every run in one session buys little.
+   */
+  readonly force?: boolean;
+}
+
+interface LockInfo {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Lock files held by this process. Two windows are two processes, which the lock file's pid tells
+ * apart; two calls inside one process share a pid, so they are told apart here.
+ */
+const locksHeldHere = new Set<string>();
+
+export class ModelStore {
+  readonly dir: string;
+  /** Size and mtime of each file when this store last hashed it and found it matching. */
+  private readonly verifiedStamps = new Map<string, string>();
+
+  constructor(
+    readonly rootDir: string,
+    readonly modelId = 'triposr',
+  ) {
+    this.dir = path.join(path.resolve(rootDir), modelId);
+  }
+
+  filePath(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  get recordPath(): string {
+    return path.join(this.dir, RECORD_NAME);
+  }
+
+  get lockPath(): string {
+    return path.join(this.dir, LOCK_NAME);
+  }
+
+  async status(): Promise<ModelStatus> {
+    const record = await this.readRecord();
+    let complete = record !== undefined;
+    let verified = true;
+    let bytes = 0;
+    const names = new Set<string>(record?.expected ?? []);
+    if (!record) {
+      // No record: whatever model files or .part files are here count as a partial download.
+      for (const name of await this.listFiles()) names.add(name.endsWith(PART_SUFFIX) ? name.slice(0, -PART_SUFFIX.length) : name);
+    }
+    for (const name of names) {
+      const stats = await statFile(this.filePath(name));
+      const recorded = record?.files.find((f) => f.name === name);
+      if (stats) {
+        bytes += stats.size;
+        if (!recorded || recorded.size !== stats.size) complete = false;
+        if (this.verifiedStamps.get(name) !== stamp(stats)) verified = false;
+      } else {
+        complete = false;
+        bytes += (await statFile(this.filePath(name) + PART_SUFFIX))?.size ?? 0;
+      }
+    }
+    if (complete) return { state: verified ? 'verified' : 'complete-unverified', bytes };
+    if (bytes === 0 && (await this.listFiles()).length === 0) return { state: 'missing' };
+    return { state: 'partial', bytes };
+  }
+
+  /** The record written at download time, or undefined when there is none (or it is unreadable). */
+  async readRecord(): Promise<FilesRecord | undefined> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.recordPath, 'utf8');
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      return parseRecord(JSON.parse(text), this.modelId);
+    } catch {
+      // A damaged record is as good as none: files found in place get hashed and recorded again.
+      return undefined;
+    }
+  }
+
+  /**
+   * Downloads every file of `entry` that is not here yet (resuming `.part` files), then records each
+   * file's size and SHA-256. Files already recorded are left alone; call verify() before use.
+   */
+  async ensureDownloaded(entry: DownloadableManifestModel, options: EnsureOptions = {}): Promise<FilesRecord> {
+    if (entry.id !== this.modelId) throw new RangeError(`This store holds ${this.modelId}, not ${entry.id}.`);
+    throwIfAborted(options.signal);
+    await fsp.mkdir(this.dir, { recursive: true });
+    const release = await this.acquireLock(options);
+    try {
+      const previous = await this.readRecord();
+      const expected = entry.files.map((f) => f.name);
+      let files = (previous?.files ?? []).filter((f) => expected.includes(f.name));
+      const save = async (): Promise<FilesRecord> => {
+        const record: FilesRecord = { version: RECORD_VERSION, model: this.modelId, expected, files };
+        await this.writeRecord(record);
+        return record;
+      };
+      let record = await save();
+
+      for (const [fileIndex, file] of entry.files.entries()) {
+        const dest = this.filePath(file.name);
+        const url = options.urlOverrides?.[file.name] ?? file.url;
+        const recorded = files.find((f) => f.name === file.name);
+        let stats = await statFile(dest);
+        const report = (phase: StoreProgress['phase']) => (received: number, total: number | undefined, bytesPerSecond: number) =>
+          options.onProgress?.({ phase, file: file.name, fileIndex, fileCount: entry.files.length, received, total, bytesPerSecond });
+
+        if (stats && recorded) {
+          if (stats.size !== recorded.size) throw this.mismatch(file.name, `it is ${stats.size} bytes, the recorded download ${recorded.size}`);
+          const outdated = (file.size !== null && file.size !== recorded.size) || (file.sha256 !== null && file.sha256 !== recorded.sha256);
+          if (!outdated) continue;
+          // The manifest now pins another file than the one downloaded earlier (an extension update
+          // moved to new weights): the old copy is of no further use.
+          await fsp.rm(dest, { force: true });
+          files = files.filter((f) => f.name !== file.name);
+          record = await save();
+          stats = undefined;
+        }
+        let size: number;
+        let sha256: string;
+        if (stats) {
+          // In place but never recorded (the record was lost, or the files were copied in by hand):
+          // hash what is there rather than download 1.7 GB again.
+          sha256 = await this.hashFile(dest, stats.size, report('hash'), options.signal);
+          size = stats.size;
+        } else {
+          const result = await downloadFile(url, dest, {
+            expectedSize: file.size ?? undefined,
+            signal: options.signal,
+            onProgress: report('download'),
+            fetchTimeoutMs: options.fetchTimeoutMs,
+            maxRedirects: options.maxRedirects,
+            label: file.name,
+          });
+          size = result.size;
+          sha256 = result.sha256;
+        }
+        await this.checkAgainstManifest(file, size, sha256);
+        files = [...files.filter((f) => f.name !== file.name), { name: file.name, size, sha256, url, recordedAt: new Date().toISOString() }];
+        // Saved after each file so a failure on the next one does not lose this one's record.
+        record = await save();
+        const now = await statFile(dest);
+        if (now) this.verifiedStamps.set(file.name, stamp(now));
+      }
+      return record;
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Re-hashes every file against the record written when it was downloaded (skipping files this
+   * store has hashed since they last changed, unless `force`). Throws 'model-missing' when the model
+   * is not (completely) here, 'checksum-mismatch' when a file changed since.
+   */
+  async verify(options: VerifyOptions = {}): Promise<FilesRecord> {
+    const record = await this.readRecord();
+    if (!record) throw this.missing('it has not been downloaded yet');
+    for (const [fileIndex, name] of record.expected.entries()) {
+      const recorded = record.files.find((f) => f.name === name);
+      if (!recorded) throw this.missing(`${name} has not been downloaded yet`);
+      const file = this.filePath(name);
+      const stats = await statFile(file);
+      if (!stats) throw this.missing(`${name} is missing`);
+      if (stats.size !== recorded.size) throw this.mismatch(name, `it is ${stats.size} bytes, the recorded download ${recorded.size}`);
+      if (!options.force && this.verifiedStamps.get(name) === stamp(stats)) continue;
+      const onChunk = (received: number, total: number | undefined, bytesPerSecond: number): void =>
+        options.onProgress?.({ phase: 'hash', file: name, fileIndex, fileCount: record.expected.length, received, total, bytesPerSecond });
+      const sha256 = await this.hashFile(file, stats.size, onChunk, options.signal);
+      if (sha256 !== recorded.sha256) throw this.mismatch(name, 'its SHA-256 differs from the one recorded at download');
+      this.verifiedStamps.set(name, stamp(stats));
+    }
+    return record;
+  }
+
+  /** Deletes the model's folder. Refused while another window or process downloads into it. */
+  async remove(): Promise<void> {
+    if ((await statFile(this.dir, true)) === undefined) return;
+    const release = await this.acquireLock({});
+    try {
+      for (const name of await fsp.readdir(this.dir)) {
+        if (name !== LOCK_NAME) await fsp.rm(path.join(this.dir, name), { recursive: true, force: true });
+      }
+      this.verifiedStamps.clear();
+    } finally {
+      await release();
+    }
+    await fsp.rmdir(this.dir).catch(() => undefined);
+  }
+
+  /** Deletes unfinished downloads (`.part`), keeping finished files; for a user who wants a clean start. */
+  async sweep(): Promise<string[]> {
+    if ((await statFile(this.dir, true)) === undefined) return [];
+    const release = await this.acquireLock({});
+    try {
+      return await sweepPartFiles(this.dir);
+    } finally {
+      await release();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private async hashFile(
+    file: string,
+    size: number,
+    onProgress: (received: number, total: number | undefined, bytesPerSecond: number) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const hash = createHash('sha256');
+    const throttle = new ProgressThrottle(onProgress, size);
+    throttle.start(0);
+    const hashed = await hashFilePrefix(file, size, hash, { signal, onChunk: (n) => throttle.update(n) });
+    // Shorter than its size a moment ago: it changed while being read.
+    if (hashed !== size) throw this.mismatch(path.basename(file), 'it changed while being checked');
+    throttle.finish(hashed);
+    return hash.digest('hex');
+  }
+
+  private async checkAgainstManifest(file: ManifestFile, size: number, sha256: string): Promise<void> {
+    const wrongSize = file.size !== null && size !== file.size;
+    const wrongHash = file.sha256 !== null && sha256 !== file.sha256;
+    if (!wrongSize && !wrongHash) return;
+    // Not kept: a file known to be wrong must not be found in place and recorded by the next call.
+    await fsp.rm(this.filePath(file.name), { force: true });
+    throw new UserError(
+      `${file.name} does not match the published file (${wrongSize ? `${size} bytes instead of ${file.size}` : 'different SHA-256'}) and was deleted.`,
+      'Run the download again. If this keeps happening, a proxy may be altering the download, or the published file has changed and a newer version of the extension is needed.',
+      'checksum-mismatch',
+    );
+  }
+
+  private mismatch(name: string, why: string): UserError {
+    return new UserError(
+      `${name} in ${this.dir} does not match the file that was downloaded (${why}): it was changed or damaged.`,
+      `Delete the folder ${this.dir} and download the model again.`,
+      'checksum-mismatch',
+    );
+  }
+
+  private missing(why: string): UserError {
+    return new UserError(
+      `The ${this.modelId} model in ${this.dir} is not complete: ${why}.`,
+      'Download the model first; an interrupted download continues from where it stopped.',
+      'model-missing',
+    );
+  }
+
+  private async writeRecord(record: FilesRecord): Promise<void> {
+    // Through a temporary and a rename, so a crash mid-write leaves the old record, not half a new one.
+    const temp = `${this.recordPath}.${process.pid}.tmp`;
+    await fsp.writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
+    await fsp.rename(temp, this.recordPath);
+  }
+
+  /** Names in the folder other than the store's own files. */
+  private async listFiles(): Promise<string[]> {
+    try {
+      const names = await fsp.readdir(this.dir);
+      return names.filter((n) => n !== RECORD_NAME && n !== LOCK_NAME && !n.endsWith('.tmp'));
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  private async acquireLock(options: Pick<EnsureOptions, 'signal' | 'whenBusy' | 'lockPollMs'>): Promise<() => Promise<void>> {
+    const lockPath = this.lockPath;
+    // Keyed by the real path: two stores reaching one folder by different spellings (a symlink, a
+    // relative root) must see each other, or the second would take our own pid for a stale lock.
+    const key = path.join(await fsp.realpath(this.dir), LOCK_NAME);
+    for (;;) {
+      throwIfAborted(options.signal);
+      if (!locksHeldHere.has(key)) {
+        // Claimed before the first await, so a second call in this process cannot slip in between
+        // creating the file and writing our pid into it (and then take its own pid for a stale lock).
+        locksHeldHere.add(key);
+        const claimed = await createLockFile(lockPath).catch((err: unknown) => {
+          locksHeldHere.delete(key);
+          throw err;
+        });
+        if (claimed) {
+          return async () => {
+            await fsp.rm(lockPath, { force: true });
+            locksHeldHere.delete(key);
+          };
+        }
+        locksHeldHere.delete(key);
+        const holder = await readLock(lockPath);
+        if (await isStale(lockPath, holder)) {
+          // Two processes noticing the same stale lock at the same moment could both remove it and the
+          // second remove the first's new lock; that needs a crash plus a millisecond-wide race, and
+          // costs a download running twice into one .part, which the size checks then reject.
+          await fsp.rm(lockPath, { force: true });
+          continue;
+        }
+        if (options.whenBusy !== 'wait') throw this.busy(holder);
+      } else if (options.whenBusy !== 'wait') {
+        throw this.busy({ pid: process.pid, hostname: os.hostname(), createdAt: '' });
+      }
+      await sleep(options.lockPollMs ?? DEFAULT_LOCK_POLL_MS, options.signal);
+    }
+  }
+
+  private busy(holder: LockInfo | undefined): UserError {
+    const who =
+      holder === undefined
+        ? 'another window or process'
+        : holder.pid === process.pid && holder.hostname === os.hostname()
+          ? 'another download in this window'
+          : `another window or process (pid ${holder.pid}${holder.hostname === os.hostname() ? '' : ` on ${holder.hostname}`})`;
+    return new UserError(
+      `The ${this.modelId} model is already being downloaded into ${this.dir} by ${who}.`,
+      `Wait for that download to finish. If none is running, delete ${this.lockPath} and try again.`,
+      'model-busy',
+    );
+  }
+}
+
+/**
+ * Where the command line keeps downloaded models, following each platform's convention for caches
+ * (data that can be fetched again, so backup tools and cleaners may skip it).
+ */
+export function defaultCliCacheDir(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = os.homedir(),
+): string {
+  if (platform === 'win32') {
+    const base = env.LOCALAPPDATA || path.win32.join(home, 'AppData', 'Local');
+    return path.win32.join(base, APP_CACHE_NAME);
+  }
+  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Caches', APP_CACHE_NAME);
+  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(home, '.cache');
+  return path.posix.join(base, APP_CACHE_NAME);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/** True when this call created the lock file; false when one exists. */
+async function createLockFile(lockPath: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await fsp.open(lockPath, 'wx');
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    const info: LockInfo = { pid: process.pid, hostname: os.hostname(), createdAt: new Date().toISOString() };
+    await handle.writeFile(JSON.stringify(info));
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+async function readLock(lockPath: string): Promise<LockInfo | undefined> {
+  try {
+    const value: unknown = JSON.parse(await fsp.readFile(lockPath, 'utf8'));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { pid, hostname, createdAt } = value as Record<string, unknown>;
+    if (!Number.isSafeInteger(pid) || typeof hostname !== 'string') return undefined;
+    return { pid: pid as number, hostname, createdAt: typeof createdAt === 'string' ? createdAt : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+async function isStale(lockPath: string, holder: LockInfo | undefined): Promise<boolean> {
+  if (holder === undefined) {
+    const stats = await statFile(lockPath);
+    // Gone meanwhile: not stale, simply free; the next round takes it.
+    if (!stats) return false;
+    return Date.now() - stats.mtimeMs > UNREADABLE_LOCK_GRACE_MS;
+  }
+  // A pid means nothing on another machine sharing the folder; only the user can tell.
+  if (holder.hostname !== os.hostname()) return false;
+  // Our own pid, yet not held by this process (checked before): left by an earlier process that had
+  // the same pid, as happens in containers where every start gets the same low pid.
+  if (holder.pid === process.pid) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: alive, but another user's.
+    return errorCode(err) === 'ESRCH';
+  }
+}
+
+function parseRecord(value: unknown, modelId: string): FilesRecord {
+  if (typeof value !== 'object' || value === null) throw new Error('not an object');
+  const r = value as Record<string, unknown>;
+  if (r.version !== RECORD_VERSION || r.model !== modelId) throw new Error('other version or model');
+  const expected: unknown = r.expected;
+  if (!Array.isArray(expected) || !expected.every((n): n is string => typeof n === 'string')) throw new Error('bad expected');
+  if (!Array.isArray(r.files)) throw new Error('bad files');
+  const files = r.files.map((f: unknown): RecordedFile => {
+    if (typeof f !== 'object' || f === null) throw new Error('bad file');
+    const { name, size, sha256, url, recordedAt } = f as Record<string, unknown>;
+    if (typeof name !== 'string' || !expected.includes(name)) throw new Error('bad name');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new Error('bad size');
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error('bad sha256');
+    return { name, size, sha256, url: typeof url === 'string' ? url : '', recordedAt: typeof recordedAt === 'string' ? recordedAt : '' };
+  });
+  return { version: RECORD_VERSION, model: modelId, expected, files };
+}
+
+function stamp(stats: Stats): string {
+  return `${stats.size}:${stats.mtimeMs}`;
+}
+
+/** The file's stats, or undefined when it does not exist (or, unless `anyKind`, is not a regular file). */
+async function statFile(file: string, anyKind = false): Promise<Stats | undefined> {
+  try {
+    const stats = await fsp.stat(file);
+    return anyKind || stats.isFile() ? stats : undefined;
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new CancelledError());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
