@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { generateFromImage, type GenerateRequest } from '../pipeline/run.js';
+import { generateFromImage, preflight, type GenerateRequest } from '../pipeline/run.js';
 import { loadModel } from '../pipeline/network/session.js';
 import { prepareModel, type ModelSpec, type PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { defaultCliCacheDir } from '../pipeline/network/store/modelStore.js';
@@ -112,6 +112,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr);
   try {
+    await preflight(request);
     const modelDir = await prepareModel(spec, {
       precision,
       executionProviders: providers,

@@ -30,10 +30,11 @@ export class ProgressBar {
   update(progress: Progress): void {
     if (!this.interactive) {
       // Long stages (a 1.7 GB download, the conversion) also get a line every tenth.
+      // A fraction that falls back starts a new part of the stage (the next file of a download).
       const tenth = Math.floor(Math.min(1, Math.max(0, progress.fraction)) * 10);
-      if (progress.stage !== this.lastStage || tenth > this.lastTenth) {
+      if (progress.stage !== this.lastStage || tenth !== this.lastTenth) {
         this.stream.write(`[${STAGE_LABEL[progress.stage]}] ${progress.message}\n`);
-        this.lastTenth = progress.stage !== this.lastStage ? tenth : Math.max(this.lastTenth, tenth);
+        this.lastTenth = tenth;
       }
       this.lastStage = progress.stage;
       return;

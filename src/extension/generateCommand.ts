@@ -162,8 +162,6 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
   if (!location) return undefined;
   const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(imagePath, settings.outputFormats, outDir));
   if (!existing) return undefined;
-  const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath));
-  if (!modelDir) return undefined;
   const request: GenerateRequest = {
     imagePath,
     outDir,
@@ -173,6 +171,8 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     longestSideMm: settings.longestSideMm,
     existing,
   };
+  const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath), request);
+  if (!modelDir) return undefined;
   const name = path.basename(imagePath);
   ctx.log.info(`Generating from ${imagePath} with the model in ${modelDir}${location.builtIn ? ' (built-in stand-in)' : ''}.`);
   const started = Date.now();
@@ -309,14 +309,22 @@ async function modelToUse(ctx: CommandContext, settings: Settings): Promise<Mode
 }
 
 /** Downloads, verifies and converts as needed, with a cancellable notification; a ready pair passes through. */
-async function prepareWithProgress(ctx: CommandContext, model: ModelRequest, subject: string): Promise<string | undefined> {
+async function prepareWithProgress(
+  ctx: CommandContext,
+  model: ModelRequest,
+  subject: string,
+  check?: GenerateRequest,
+): Promise<string | undefined> {
   if (model.spec.kind === 'onnx') return model.spec.dir;
   const outcome: Outcome<string> = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Image to 3D: getting TripoSR ready', cancellable: true },
     (progress, token) =>
-      ctx.client().prepare(model, progressReporter(progress, PREPARE_WEIGHTS), {
-        onCancel: (listener) => token.onCancellationRequested(listener),
-      }),
+      ctx.client().prepare(
+        model,
+        progressReporter(progress, PREPARE_WEIGHTS),
+        { onCancel: (listener) => token.onCancellationRequested(listener) },
+        check,
+      ),
   );
   if (outcome.ok) return outcome.result;
   reportFailure(ctx, outcome.failure, subject);

@@ -39,8 +39,13 @@ export class PipelineClient {
   ) {}
 
   /** Downloads, verifies and converts a model as needed; resolves to the ONNX folder to run. */
-  prepare(model: ModelRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<string>> {
-    return this.start((jobId) => ({ type: 'prepare', jobId, model }), onProgress, cancel, async () => undefined);
+  prepare(
+    model: ModelRequest,
+    onProgress: (progress: Progress) => void,
+    cancel: Cancellation,
+    check?: GenerateRequest,
+  ): Promise<Outcome<string>> {
+    return this.start((jobId) => ({ type: 'prepare', jobId, model, check }), onProgress, cancel, async () => undefined);
   }
 
   run(request: GenerateRequest, model: ModelChoice, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<JobOutcome> {

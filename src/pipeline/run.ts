@@ -158,6 +158,15 @@ function encodeFormat(format: OutputFormat, frames: { cad: Mesh; gltf: Mesh }, n
 }
 
 /**
+ * Everything about a request that can fail without the network, checked before a model is downloaded
+ * or converted: the image decodes, and the outputs can be written. generateFromImage checks again.
+ */
+export async function preflight(request: GenerateRequest): Promise<void> {
+  await checkOutputsBeforeRun(request);
+  await decodeImage(request.imagePath, request.maxInputPixels);
+}
+
+/**
  * Fails fast, before minutes of inference, on what would stop the write at the end: an output that
  * exists under the "fail" policy, or a folder we cannot create files in. The write re-checks both.
  */

@@ -3,7 +3,7 @@
  * extraction and writing never block the host. Loaded models stay open between jobs.
  */
 import { parentPort } from 'node:worker_threads';
-import { generateFromImage } from '../pipeline/run.js';
+import { generateFromImage, preflight } from '../pipeline/run.js';
 import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
 import { prepareModel } from '../pipeline/network/modelSource.js';
 import { UserError } from '../pipeline/errors.js';
@@ -42,6 +42,7 @@ async function prepare(message: Extract<HostToWorker, { type: 'prepare' }>): Pro
   const abort = new AbortController();
   running.set(message.jobId, abort);
   try {
+    if (message.check) await preflight(message.check);
     const dir = await prepareModel(message.model.spec, {
       precision: message.model.precision,
       executionProviders: message.model.executionProviders,

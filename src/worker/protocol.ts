@@ -18,7 +18,8 @@ export interface ModelRequest {
 }
 
 export type HostToWorker =
-  | { readonly type: 'prepare'; readonly jobId: number; readonly model: ModelRequest }
+  /** `check`: a generation about to follow, whose inputs are checked before any download starts. */
+  | { readonly type: 'prepare'; readonly jobId: number; readonly model: ModelRequest; readonly check?: GenerateRequest }
   | { readonly type: 'run'; readonly jobId: number; readonly request: GenerateRequest; readonly model: ModelChoice }
   | { readonly type: 'cancel'; readonly jobId: number };
 

@@ -58,7 +58,7 @@ test('writes the three files next to the image and prints them', async () => {
 test('--out and --formats choose the folder and the files', async () => {
   const { image } = freshCopy('photo.JPG.png');
   const out = mkdtempSync(path.join(tmpdir(), 'i3d-cli-out-'));
-  const run = await runCli([image, '--resolution', '40', '--out', out, '--formats', 'step']);
+  const run = await runCli([image, '--model', 'standin', '--resolution', '40', '--out', out, '--formats', 'step']);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(readdirSync(out), ['photo.JPG.step']);
   assert.match(readFileSync(path.join(out, 'photo.JPG.step'), 'utf8'), /^ISO-10303-21;/);
@@ -67,13 +67,13 @@ test('--out and --formats choose the folder and the files', async () => {
 test('never overwrites: an existing output fails with a hint, and the file is unchanged', async () => {
   const { dir, image } = freshCopy();
   writeFileSync(path.join(dir, 'apple.glb'), 'mine');
-  const run = await runCli([image, '--resolution', '40']);
+  const run = await runCli([image, '--model', 'standin', '--resolution', '40']);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /apple\.glb already exists/);
   assert.match(run.stderr, /existing/i);
   assert.equal(readFileSync(path.join(dir, 'apple.glb'), 'utf8'), 'mine');
   assert.deepEqual(readdirSync(dir).sort(), ['apple.glb', 'apple.png']);
-  const again = await runCli([image, '--resolution', '40', '--existing', 'suffix', '--formats', 'glb']);
+  const again = await runCli([image, '--model', 'standin', '--resolution', '40', '--existing', 'suffix', '--formats', 'glb']);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout.trim(), path.join(dir, 'apple (2).glb'));
 });
@@ -82,7 +82,7 @@ test('a corrupt image exits 1 with a message and writes nothing', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-bad-'));
   const image = path.join(dir, 'bad.png');
   writeFileSync(image, 'garbage');
-  const run = await runCli([image]);
+  const run = await runCli([image, '--model', 'standin']);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /Error: .*bad\.png.*could not be decoded/);
   assert.deepEqual(readdirSync(dir), ['bad.png']);
@@ -110,7 +110,7 @@ test('bad usage exits 2 with the usage text; --help exits 0', async () => {
 
 test('Ctrl+C during the surface stage cancels and leaves nothing behind', async () => {
   const { dir, image } = freshCopy();
-  const run = await runCli([image, '--resolution', '200'], { interruptOn: /\[surface\]/ });
+  const run = await runCli([image, '--model', 'standin', '--resolution', '200'], { interruptOn: /\[surface\]/ });
   assert.equal(run.code, 130, run.stderr);
   assert.match(run.stderr, /Cancelled\. Nothing was written\./);
   assert.deepEqual(readdirSync(dir), ['apple.png']);

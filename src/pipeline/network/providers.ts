@@ -35,6 +35,7 @@ const probeResults = new Map<string, Promise<string>>();
 export function probe(provider: string): Promise<string> {
   let result = probeResults.get(provider);
   if (result === undefined) {
+    quietOrt();
     if (probeModel === undefined) {
       const g = new GraphBuilder('provider_probe');
       g.input('x', 'float32', [1]);
