@@ -5,6 +5,10 @@
  *
  *   node --import tsx bench/encoder.bench.ts [--config full|tiny] [--precision fp32|fp16] [--runs 3]
  *       [--torch-runs 2] [--torch-malloc tuned|default|both] [--threads 2]
+ *       [--providers cpu|webgpu|cuda,…] [--torch-device cpu|cuda] [--cache DIR]
+ *
+ * On a GPU machine: --providers names ONNX Runtime's execution providers for the encoder and
+ * --torch-device cuda runs the reference on the GPU; REFERENCE_PYTHON picks the Python with torch.
  *
  * The checkpoint (make_checkpoint.py, seed 7) and its conversion are cached under .cache/bench/.
  * glibc's malloc settings change PyTorch's time a lot (it otherwise maps and unmaps the ~600 MB
@@ -20,10 +24,10 @@ import * as ort from 'onnxruntime-node';
 import { openCheckpoint } from '../src/pipeline/network/checkpoint/torchCheckpoint.js';
 import { BUILDER_VERSION, convertCheckpoint, type Precision } from '../src/pipeline/network/triposr/convert.js';
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
 const ROOT = resolve(__dirname, '..');
 const REFERENCE = join(ROOT, 'test', 'reference');
-const CACHE = join(ROOT, '.cache', 'bench');
+let CACHE = join(ROOT, '.cache', 'bench');
 const SEED = 7;
 const TUNED_MALLOC = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '100000000000' };
 
@@ -35,8 +39,14 @@ const { values: args } = parseArgs({
     'torch-runs': { type: 'string', default: '2' },
     'torch-malloc': { type: 'string', default: 'tuned' },
     threads: { type: 'string', default: '2' },
+    providers: { type: 'string', default: 'cpu' },
+    'torch-device': { type: 'string', default: 'cpu' },
+    cache: { type: 'string' },
   },
 });
+if (args.cache) CACHE = resolve(args.cache);
+const providers = args.providers!.split(',').map((p) => p.trim()).filter(Boolean);
+const torchDevice = args['torch-device']!;
 const configName = args.config!;
 const precision = args.precision as Precision;
 const runs = Number(args.runs);
@@ -105,23 +115,30 @@ import json, sys, time
 import numpy as np, torch
 sys.path.insert(0, sys.argv[1])
 import triposr_reference as ref
-ckpt, config, image, out, threads, runs = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+ckpt, config, image, out, threads, runs, device = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
 torch.set_num_threads(threads)
+# fp32 as written: no TF32 shortcuts on the GPU, so the comparison is like for like.
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
 t0 = time.perf_counter()
 model = ref.build(ref.load_config(config))
 model.load_state_dict(torch.load(ckpt, map_location="cpu"), strict=True)
-model.eval()
+model.eval().to(device)
 load_s = time.perf_counter() - t0
 s = model.cond_image_size
-img = torch.from_numpy(np.fromfile(image, "<f4").reshape(1, 3, s, s))
+img = torch.from_numpy(np.fromfile(image, "<f4").reshape(1, 3, s, s)).to(device)
+sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 times = []
 with torch.no_grad():
     for _ in range(runs):
+        sync()
         t = time.perf_counter()
         codes = model.encode(img)
+        sync()
         times.append(time.perf_counter() - t)
-codes.contiguous().numpy().astype("<f4").tofile(out)
-print(json.dumps({"load_s": load_s, "runs_s": times, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+codes.contiguous().cpu().numpy().astype("<f4").tofile(out)
+name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
+print(json.dumps({"load_s": load_s, "runs_s": times, "torch": torch.__version__ + " on " + name, "threads": torch.get_num_threads()}))
 `;
 
 interface TorchResult {
@@ -162,12 +179,12 @@ async function main(): Promise<void> {
   await writeFile(imagePath, image);
 
   console.log(`\nTripoSR encoder, ${configName} random checkpoint (${(ckptBytes / 1e9).toFixed(2)} GB), ${threads} threads`);
-  console.log(`onnxruntime-node ${ort.env.versions.common}, ${precision}, CPU; malloc: ${mallocEnv(process.env)}`);
+  console.log(`onnxruntime-node ${ort.env.versions.common}, ${precision}, providers ${providers.join(',')}; malloc: ${mallocEnv(process.env)}`);
 
   // ONNX Runtime
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(join(onnxDir, 'encoder.onnx'), {
-    executionProviders: ['cpu'],
+    executionProviders: providers,
     intraOpNumThreads: threads,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
@@ -198,7 +215,7 @@ async function main(): Promise<void> {
     const codesPath = join(CACHE, `bench-torch-codes-${mode}.f32`);
     const stdout = await exec(
       PYTHON,
-      ['-c', TORCH_SCRIPT, REFERENCE, join(ckptDir, 'model.ckpt'), join(ckptDir, 'config.yaml'), imagePath, codesPath, String(threads), String(torchRuns)],
+      ['-c', TORCH_SCRIPT, REFERENCE, join(ckptDir, 'model.ckpt'), join(ckptDir, 'config.yaml'), imagePath, codesPath, String(threads), String(torchRuns), torchDevice],
       env,
     );
     const result = JSON.parse(stdout.trim().split('\n').pop()!) as TorchResult;

@@ -27,4 +27,6 @@ export type UserErrorCode =
   | 'download-failed'
   | 'disk-full'
   | 'checksum-mismatch'
-  | 'model-busy';
+  | 'model-busy'
+  /** The CUDA provider could not be installed or removed (folder not writable, package not as expected, another install running). */
+  | 'provider-install-failed';

@@ -7,14 +7,17 @@
  * Format facts come from PKWARE's APPNOTE.TXT (sections 4.3.7 local header, 4.3.12 central directory
  * header, 4.3.14-4.3.16 zip64 and classic end records, 4.5.3 zip64 extra field).
  */
+import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
 import { UserError } from '../../errors.js';
+import { CancelledError, throwIfAborted } from '../../progress.js';
 
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATED = 8;
 
-/** Deflated entries are unpacked whole in memory, so only small ones are accepted. */
+/** Deflated entries are unpacked whole in memory, so only small ones are accepted (extractToFile streams any size). */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 
 /** A torch checkpoint's directory is a few hundred entries; this bounds what a hostile file can make us allocate. */
@@ -47,6 +50,9 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
 }
 
+/** Compressed bytes read per step when streaming an entry out: large enough for throughput, small enough for memory. */
+const EXTRACT_READ_BYTES = 1 << 20;
+
 const TRUNCATED_HINT = 'The file is incomplete, probably from an interrupted download. Download it again.';
 const CORRUPT_HINT = 'The file is damaged. Download it again.';
 
@@ -56,6 +62,30 @@ function truncated(label: string, what: string): UserError {
 
 function corrupt(label: string, what: string): UserError {
   return new UserError(`${label} is not a valid zip archive: ${what}.`, CORRUPT_HINT, 'model-invalid');
+}
+
+/**
+ * An entry whose data does not match what the zip directory says about it (CRC-32, size, or deflate
+ * stream). A UserError like the reader's others; its own class so that a caller can tell "this archive
+ * is damaged, fetch it again" from "this archive is not what I expected".
+ */
+export class ZipIntegrityError extends UserError {
+  constructor(
+    label: string,
+    readonly entryName: string,
+    what: string,
+  ) {
+    super(`${label} is not a valid zip archive: ${what}.`, CORRUPT_HINT, 'model-invalid');
+    this.name = 'ZipIntegrityError';
+  }
+}
+
+export interface ExtractOptions {
+  readonly signal?: AbortSignal;
+  /** Every uncompressed chunk, in order, before it is written (to hash it, for example). */
+  readonly onData?: (chunk: Uint8Array) => void;
+  /** Uncompressed bytes written so far; called after every chunk, so callers throttle. */
+  readonly onProgress?: (written: number) => void;
 }
 
 function mib(bytes: number): string {
@@ -71,6 +101,8 @@ function readU64(buf: Buffer, at: number, label: string): number {
 
 let crcTable: Uint32Array | undefined;
 
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
 /** CRC-32 (ISO-HDLC, the zip checksum). zlib.crc32 is missing from some Node 20 builds VS Code ships. */
 export function crc32(data: Uint8Array, seed = 0): number {
   if (!crcTable) {
@@ -85,6 +117,11 @@ export function crc32(data: Uint8Array, seed = 0): number {
   let crc = ~seed >>> 0;
   for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
+}
+
+/** crc32, through zlib's native version where this Node has one: streaming hundreds of MB through the JS loop costs seconds. */
+function crc32Fast(data: Uint8Array, seed: number): number {
+  return nativeCrc32 ? nativeCrc32(data, seed) : crc32(data, seed);
 }
 
 /**
@@ -213,7 +250,79 @@ export class ZipReader {
     return data;
   }
 
+  /**
+   * Streams the whole entry into a new file at `destPath` (refused if something is already there),
+   * checking its size and CRC-32 against the zip directory as it goes. Memory stays bounded whatever the
+   * entry's size, so this is the way to unpack large deflated entries. On any failure, cancellation
+   * included, the file is removed again: whoever finds it can trust it is whole. Damage to the entry's
+   * data is reported as a ZipIntegrityError.
+   */
+  async extractToFile(entry: ZipEntry, destPath: string, options: ExtractOptions = {}): Promise<void> {
+    const { signal } = options;
+    this.checkMethod(entry);
+    throwIfAborted(signal);
+    const offset = await this.dataOffset(entry);
+    const label = this.label;
+    let written = 0;
+    let crc = 0;
+    const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
+      for await (const chunk of source) {
+        // Checked before writing, so a bomb never costs more disk than the entry admits to.
+        if (written + chunk.length > entry.size) throw new ZipIntegrityError(label, entry.name, `${entry.name} unpacks to more than the ${entry.size} bytes its directory entry says`);
+        crc = crc32Fast(chunk, crc);
+        options.onData?.(chunk);
+        await writeAll(out, chunk, written);
+        written += chunk.length;
+        options.onProgress?.(written);
+      }
+    };
+
+    const out = await fsp.open(destPath, 'wx');
+    let ok = false;
+    try {
+      const source = this.rawChunks(entry, offset, signal);
+      try {
+        if (entry.method === METHOD_STORED) await pipeline(source, sink, { signal });
+        else await pipeline(source, zlib.createInflateRaw({ chunkSize: 1 << 16 }), sink, { signal });
+      } catch (err) {
+        if (signal?.aborted) throw new CancelledError();
+        if (isZlibError(err)) throw new ZipIntegrityError(label, entry.name, `the compressed data of ${entry.name} is damaged`);
+        throw err;
+      }
+      throwIfAborted(signal);
+      if (written !== entry.size) throw new ZipIntegrityError(label, entry.name, `${entry.name} unpacks to ${written} bytes, not the ${entry.size} its directory entry says`);
+      if (crc !== entry.crc32) throw new ZipIntegrityError(label, entry.name, `the checksum of ${entry.name} does not match its contents`);
+      ok = true;
+    } finally {
+      await out.close().catch(() => undefined);
+      if (!ok) await fsp.rm(destPath, { force: true });
+    }
+  }
+
+  private async *rawChunks(entry: ZipEntry, offset: number, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    for (let done = 0; done < entry.compressedSize; ) {
+      throwIfAborted(signal);
+      const length = Math.min(EXTRACT_READ_BYTES, entry.compressedSize - done);
+      // A fresh buffer each step: the consumer may still hold the previous one.
+      const chunk = Buffer.allocUnsafe(length);
+      await readExactly(this.handle, chunk, offset + done, this.label, `the data of ${entry.name}`);
+      done += length;
+      yield chunk;
+    }
+  }
+
   private checkReadable(entry: ZipEntry): void {
+    this.checkMethod(entry);
+    if (entry.method === METHOD_DEFLATED && (entry.size > MAX_INFLATED_BYTES || entry.compressedSize > MAX_INFLATED_BYTES)) {
+      throw new UserError(
+        `${this.label} has ${entry.name} compressed (${mib(entry.size)}); compressed entries over ${mib(MAX_INFLATED_BYTES)} are not unpacked.`,
+        'PyTorch writes checkpoints uncompressed. Use the checkpoint as torch.save wrote it, not a re-compressed copy.',
+        'model-invalid',
+      );
+    }
+  }
+
+  private checkMethod(entry: ZipEntry): void {
     if (entry.flags & FLAG_ENCRYPTED) throw corrupt(this.label, `${entry.name} is encrypted`);
     if (entry.method === METHOD_STORED) {
       if (entry.compressedSize !== entry.size) throw corrupt(this.label, `${entry.name} is stored uncompressed but its two sizes differ`);
@@ -222,13 +331,6 @@ export class ZipReader {
     if (entry.method !== METHOD_DEFLATED) {
       throw new UserError(
         `${this.label} uses zip compression method ${entry.method} for ${entry.name}; only stored and deflated entries can be read.`,
-        'PyTorch writes checkpoints uncompressed. Use the checkpoint as torch.save wrote it, not a re-compressed copy.',
-        'model-invalid',
-      );
-    }
-    if (entry.size > MAX_INFLATED_BYTES || entry.compressedSize > MAX_INFLATED_BYTES) {
-      throw new UserError(
-        `${this.label} has ${entry.name} compressed (${mib(entry.size)}); compressed entries over ${mib(MAX_INFLATED_BYTES)} are not unpacked.`,
         'PyTorch writes checkpoints uncompressed. Use the checkpoint as torch.save wrote it, not a re-compressed copy.',
         'model-invalid',
       );
@@ -243,13 +345,27 @@ export class ZipReader {
     try {
       // maxOutputLength makes zlib stop instead of expanding a bomb; one byte over the declared size is
       // enough to tell "larger than declared".
-      out = inflateRawSync(raw, { maxOutputLength: entry.size + 1 });
+      out = zlib.inflateRawSync(raw, { maxOutputLength: entry.size + 1 });
     } catch {
       throw corrupt(this.label, `the compressed data of ${entry.name} is damaged or larger than declared`);
     }
     if (out.length !== entry.size) throw corrupt(this.label, `${entry.name} unpacks to ${out.length} bytes, not the ${entry.size} its header says`);
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < chunk.length; ) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Errors node:zlib raises for bad input carry a Z_* code (Z_DATA_ERROR, Z_BUF_ERROR for a cut-off stream). */
+function isZlibError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return false;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 function decodeName(bytes: Uint8Array, flags: number): string {
