@@ -20,6 +20,8 @@ import type { PreviewInfo } from '../shared/protocol.js';
 export interface GenerateCommandResult {
   readonly files: string[];
   readonly provider: string;
+  /** The model that ran: 'triposr', 'standin', or what a custom pair's model.json says. */
+  readonly model: string;
   readonly metrics: { readonly vertices: number; readonly faces: number; readonly watertight: boolean };
 }
 
@@ -204,6 +206,7 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
   return {
     files: result.files,
     provider: result.provider,
+    model: result.modelKind,
     metrics: { vertices: result.metrics.vertices, faces: result.metrics.faces, watertight: result.metrics.watertight },
   };
 }

@@ -8,6 +8,7 @@
 //
 // User settings (for the user-data dir) keep the workbench quiet and deterministic.
 
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -92,6 +93,9 @@ export async function createWorkspace(ws) {
   await writeFile(path.join(ws, 'bad.png'), garbageBytes());
   await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');
   await writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2) + '\n');
+  // A tiny random-weight TripoSR checkpoint (TripoSR's exact layout) for the real-network test.
+  const made = spawnSync('/usr/bin/python3', [path.join(repoRoot, 'test', 'reference', 'make_checkpoint.py'), '--config', 'tiny', '--out', path.join(ws, 'triposr'), '--seed', '11'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`make_checkpoint.py failed: ${made.stderr}`);
 }
 
 /** Writes the user settings into a VS Code user-data dir (`<dir>/User/settings.json`). */

@@ -21,6 +21,7 @@ const GENERATE_TIMEOUT_MS = 180_000;
 interface GenerateResult {
   files: string[];
   provider: string;
+  model: string;
   metrics: { vertices: number; faces: number; watertight: boolean };
 }
 
@@ -241,5 +242,27 @@ suite('Image to 3D in a real VS Code', function () {
     await sleep(500); // a straggling write would show up here
     const added = fs.readdirSync(ws).filter((name) => !before.has(name));
     assert.deepEqual(added, [], `files appeared next to bad.png: ${added.join(', ')}`);
+  });
+
+  test('with a TripoSR checkpoint configured, generate converts it and runs the TripoSR graphs', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 10_000);
+    const checkpoint = path.join(ws, 'triposr', 'model.ckpt');
+    assert.ok(fs.existsSync(checkpoint), `fixture missing: ${checkpoint}`);
+    const image = path.join(ws, 'tripo.png');
+    fs.copyFileSync(sample.fsPath, image);
+    const config = vscode.workspace.getConfiguration('imageTo3d');
+    await config.update('model', 'triposr', vscode.ConfigurationTarget.Workspace);
+    await config.update('checkpointPath', checkpoint, vscode.ConfigurationTarget.Workspace);
+    try {
+      const result = await generate(vscode.Uri.file(image));
+      assert.ok(result, `${GENERATE} resolved undefined with the TripoSR checkpoint`);
+      assert.equal(result.model, 'triposr');
+      assert.deepEqual(sorted(result.files), sorted(FORMATS.map((ext) => path.join(ws, `tripo.${ext}`))));
+      const cached = fs.readdirSync(path.join(ws, 'triposr', '.image-to-3d')).filter((n) => !n.endsWith('.json'));
+      assert.equal(cached.length, 1, `converted graphs beside the checkpoint: ${cached.join(', ')}`);
+    } finally {
+      await config.update('model', 'standin', vscode.ConfigurationTarget.Workspace);
+      await config.update('checkpointPath', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 });
