@@ -1,8 +1,9 @@
 /**
- * A read-only zip reader over an open file handle, enough for the archives torch.save writes. Nothing
- * is read until asked for: opening reads the end-of-central-directory records and the central directory,
- * and entry data is read by byte range with positioned reads, so a 1.7 GB checkpoint costs only its
- * directory to open.
+ * A read-only zip reader over an open file handle, enough for the archives torch.save writes and for
+ * NuGet packages. Nothing is read until asked for: opening reads the end-of-central-directory records and
+ * the central directory, and entry data is read by byte range with positioned reads, so a 1.7 GB
+ * checkpoint costs only its directory to open. Large deflated entries (a NuGet package's native
+ * libraries) are streamed out to a file rather than unpacked in memory.
  *
  * Format facts come from PKWARE's APPNOTE.TXT (sections 4.3.7 local header, 4.3.12 central directory
  * header, 4.3.14-4.3.16 zip64 and classic end records, 4.5.3 zip64 extra field).
@@ -283,7 +284,7 @@ export class ZipReader {
       const source = this.rawChunks(entry, offset, signal);
       try {
         if (entry.method === METHOD_STORED) await pipeline(source, sink, { signal });
-        else await pipeline(source, zlib.createInflateRaw({ chunkSize: 1 << 16 }), sink, { signal });
+        else await pipeline(source, zlib.createInflateRaw({ chunkSize: 1 << 18 }), sink, { signal });
       } catch (err) {
         if (signal?.aborted) throw new CancelledError();
         if (isZlibError(err)) throw new ZipIntegrityError(label, entry.name, `the compressed data of ${entry.name} is damaged`);

@@ -43,7 +43,7 @@ import { downloadFraction, formatBytes, formatDownloadProgress } from '../store/
 import { ProgressThrottle } from '../store/rateMeter.js';
 import { readNeededLibraries } from './elf.js';
 import { acquireInstallLock } from './lock.js';
-import { describeRequirements, type CudaRequirements } from './requirements.js';
+import { describeRequirements, DRIVER_LIBRARY, findUnresolvedLibraries, type CudaRequirements } from './requirements.js';
 
 export const NUGET_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 /** NuGet's flat container (PackageBaseAddress/3.0.0): fixed addresses, no index lookups needed. */
@@ -247,6 +247,11 @@ function writeFailure(err: unknown, dir: string): unknown {
   return err;
 }
 
+/** A message as a clause inside another sentence: without its closing full stop. */
+function clause(message: string): string {
+  return message.replace(/\.\s*$/, '');
+}
+
 function packageProblem(nupkg: string, what: string): UserError {
   return new UserError(
     `The CUDA provider package ${path.basename(nupkg)} ${what}. Nothing was installed.`,
@@ -434,8 +439,19 @@ async function installedRecord(binDir: string, version: string): Promise<CudaPro
   return record;
 }
 
+/**
+ * What the installed provider still needs from the machine, checked now: for a UI that lets the user
+ * look again after installing CUDA or cuDNN, without reinstalling anything.
+ */
+export async function checkCudaRequirements(ortBinDir?: string, host: Platform = HOST): Promise<CudaRequirements> {
+  return requirementsIn(path.resolve(ortBinDir ?? defaultOrtBinDir(host)));
+}
+
 async function requirementsIn(binDir: string): Promise<CudaRequirements> {
-  return describeRequirements(await readNeededLibraries(path.join(binDir, CUDA_PROVIDER_LIBRARY)));
+  const needed = await readNeededLibraries(path.join(binDir, CUDA_PROVIDER_LIBRARY));
+  const { libraries } = describeRequirements(needed);
+  const unresolved = await findUnresolvedLibraries([...libraries, DRIVER_LIBRARY], [binDir]);
+  return describeRequirements(needed, unresolved);
 }
 
 /** The .nupkg in the cache, downloaded (or resumed) when not already complete there; returns its SHA-256. */
@@ -481,7 +497,7 @@ async function unpackProviderFiles(nupkg: string, workDir: string, binDir: strin
     } catch (err) {
       if (err instanceof UserError) {
         discard = true;
-        throw packageProblem(nupkg, `is not a readable zip archive (${err.message})`);
+        throw packageProblem(nupkg, `is not a readable zip archive (${clause(err.message)})`);
       }
       throw err;
     }
@@ -523,7 +539,7 @@ async function unpackProviderFiles(nupkg: string, workDir: string, binDir: strin
         if (err instanceof ZipIntegrityError) {
           discard = true;
           throw new UserError(
-            `The CUDA provider package ${path.basename(nupkg)} is damaged: ${entry.name} does not match the CRC-32 and size its zip directory records (${err.message}). Nothing was installed.`,
+            `The CUDA provider package ${path.basename(nupkg)} is damaged: ${entry.name} failed its CRC-32 and size check against the zip directory (${clause(err.message)}). Nothing was installed.`,
             'The damaged package has been deleted. Run the installation again to download it afresh; if this keeps happening, a proxy may be altering the download.',
             'checksum-mismatch',
           );
@@ -531,7 +547,7 @@ async function unpackProviderFiles(nupkg: string, workDir: string, binDir: strin
         if (err instanceof UserError) {
           // The reader's own complaints (truncated data, a local header that disagrees) also mean a bad package.
           discard = true;
-          throw packageProblem(nupkg, `could not be unpacked (${err.message})`);
+          throw packageProblem(nupkg, `could not be unpacked (${clause(err.message)})`);
         }
         throw writeFailure(err, workDir);
       }
@@ -593,7 +609,8 @@ async function placeFiles(binDir: string, unpacked: readonly Unpacked[], record:
         throw writeFailure(err, binDir);
       }
       copied += file.size;
-      throttle.update(copied);
+      // One report per file, never throttled away: a copy has no progress of its own, and there are three.
+      throttle.finish(copied);
     }
     const recordTemp = tempName(binDir, RECORD_NAME);
     staged.set(RECORD_NAME, recordTemp);
