@@ -9,6 +9,7 @@ import { generateFromImage, preflight, type GenerateRequest } from '../pipeline/
 import { loadModel } from '../pipeline/network/session.js';
 import { prepareModel, type ModelSpec, type PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { defaultCliCacheDir } from '../pipeline/network/store/modelStore.js';
+import { describeCudaInstallProgress, installCudaProvider, notApplicableReason } from '../pipeline/network/cudaProvider/install.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
@@ -34,6 +35,8 @@ Options:
   --size MM              length of the longest side in millimetres (default 100)
   --existing POLICY      when an output exists: fail (default), suffix, overwrite
   --providers LIST       execution providers in order, e.g. cuda,cpu (default auto)
+  --install-cuda         (no image) fetch ONNX Runtime's CUDA provider from NuGet for NVIDIA GPUs on
+                         Linux, and say which CUDA/cuDNN libraries it still needs
   -h, --help             show this help
 `;
 
@@ -58,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         existing: { type: 'string' },
         providers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        'install-cuda': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -69,6 +73,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (values['install-cuda']) return installCuda(path.resolve(values.cache ?? defaultCliCacheDir()));
   if (positionals.length !== 1) {
     process.stderr.write(`Expected one image, got ${positionals.length}.\n\n${USAGE}`);
     return 2;
@@ -195,6 +200,44 @@ function parseExisting(text: string | undefined): ExistingFilePolicy {
   if (text === undefined) return 'fail';
   if (text === 'fail' || text === 'suffix' || text === 'overwrite') return text;
   throw new Error(`--existing takes fail, suffix or overwrite; got "${text}".`);
+}
+
+async function installCuda(cacheDir: string): Promise<number> {
+  const notApplicable = notApplicableReason();
+  if (notApplicable) {
+    process.stderr.write(`${notApplicable}\n`);
+    return 1;
+  }
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.on('SIGINT', onSigint);
+  const bar = new ProgressBar(process.stderr);
+  try {
+    const result = await installCudaProvider({
+      cacheDir: path.join(cacheDir, 'cuda-provider'),
+      signal: abort.signal,
+      onProgress: (p) => {
+        const { fraction, message } = describeCudaInstallProgress(p);
+        bar.update({ stage: 'download', fraction: fraction ?? 0, message });
+      },
+    });
+    bar.done();
+    process.stderr.write(`CUDA provider ${result.version} is installed in ${result.binDir}.\n${result.requirements.text}\n`);
+    return 0;
+  } catch (err) {
+    bar.done();
+    if (err instanceof CancelledError) {
+      process.stderr.write('Cancelled; run again to resume the download.\n');
+      return 130;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 const STANDIN = 'standin';

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { PipelineClient, workerScriptPath } from './pipelineClient.js';
 import { downloadModelCommand, generateCommand } from './generateCommand.js';
 import { PreviewPanel } from './previewPanel.js';
+import { installCudaCommand } from './cudaCommand.js';
 
 let client: PipelineClient | undefined;
 
@@ -18,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
       generateCommand(ctx, clicked instanceof vscode.Uri ? clicked : undefined, Array.isArray(selected) ? selected : undefined),
     ),
     vscode.commands.registerCommand('imageTo3d.downloadModel', () => downloadModelCommand(ctx)),
+    vscode.commands.registerCommand('imageTo3d.installCudaProvider', () => installCudaCommand(ctx)),
     vscode.commands.registerCommand('imageTo3d._previewState', () => PreviewPanel.latestState()),
     { dispose: () => void client?.dispose() },
   );
