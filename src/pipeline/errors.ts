@@ -24,6 +24,7 @@ export type UserErrorCode =
   | 'no-surface'
   | 'mesh-unreadable'
   | 'invalid-option'
+  | 'mesh-too-large'
   | 'download-failed'
   | 'disk-full'
   | 'checksum-mismatch'

@@ -13,7 +13,7 @@ import { srgbToLinear } from './mesh/colour.js';
 import { encodeGlb } from './writers/glb.js';
 import { encodeDxf } from './writers/dxf.js';
 import { encodeStep } from './writers/step.js';
-import { plannedOutputPaths, outputBaseName, type OutputFormat } from './writers/outputs.js';
+import { MAX_TRIANGLES, plannedOutputPaths, outputBaseName, type OutputFormat } from './writers/outputs.js';
 import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
 import { UserError } from './errors.js';
 import { throwIfAborted, type ProgressSink, type Stage } from './progress.js';
@@ -129,6 +129,19 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   const gltfFrame = toFrame(mesh, 'gltf', request.longestSideMm);
   const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
   const metrics = meshMetrics(cad);
+
+  const tooLarge = request.formats.filter((f) => metrics.faces > MAX_TRIANGLES[f]);
+  if (tooLarge.length > 0) {
+    throw new UserError(
+      `The mesh has ${metrics.faces.toLocaleString('en')} triangles, more than ${tooLarge
+        .map((f) => `${f.toUpperCase()} files are useful with (${MAX_TRIANGLES[f].toLocaleString('en')})`)
+        .join(' and ')}.`,
+      `Lower the resolution (imageTo3d.resolution or --resolution; now ${resolution}), or leave ${tooLarge
+        .map((f) => f.toUpperCase())
+        .join(' and ')} out of the output formats.`,
+      'mesh-too-large',
+    );
+  }
 
   report({ stage: 'write', fraction: 0, message: 'Writing the files' });
   const files = await timed('write', async () => {

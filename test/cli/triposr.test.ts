@@ -132,3 +132,16 @@ test('a checkpoint whose pickle names a foreign global is refused and nothing ru
   assert.match(run.stderr, /names a global that a state dict never needs: posix\.system/);
   assert.deepEqual(readdirSync(dir), ['apple.png']);
 });
+
+test('a mesh too large for STEP is refused with a way out, after telling how large, and nothing is written', async () => {
+  // Random weights make a noisy field: at 200³ the surface has well over STEP's 500 k triangles.
+  const local = mkdtempSync(path.join(work, 'large-'));
+  copyFileSync(path.join(checkpointDir, 'model.ckpt'), path.join(local, 'model.ckpt'));
+  copyFileSync(path.join(checkpointDir, 'config.yaml'), path.join(local, 'config.yaml'));
+  const { dir, file } = image();
+  const run = await runCli([file, '--model', path.join(local, 'model.ckpt'), '--resolution', '200', '--formats', 'glb,step']);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /The mesh has [\d,]+ triangles, more than STEP files are useful with \(500,000\)/);
+  assert.match(run.stderr, /Lower the resolution .*now 200/);
+  assert.deepEqual(readdirSync(dir), ['apple.png']);
+});

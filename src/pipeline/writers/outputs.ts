@@ -5,6 +5,17 @@ export type OutputFormat = 'glb' | 'dxf' | 'step';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
 
+/**
+ * The most triangles each format is written with. A STEP face costs about 750 bytes and CAD tools take
+ * minutes per 100 k of them, and an R12 DXF face about 200 bytes; beyond these sizes the file is of no
+ * use to anyone and building it would exhaust memory. GLB holds anything uint32 indices can address.
+ */
+export const MAX_TRIANGLES: Readonly<Record<OutputFormat, number>> = Object.freeze({
+  glb: 2 ** 32 / 3,
+  dxf: 3_000_000,
+  step: 500_000,
+});
+
 const EXTENSIONS: Readonly<Record<OutputFormat, string>> = { glb: 'glb', dxf: 'dxf', step: 'step' };
 
 /**
