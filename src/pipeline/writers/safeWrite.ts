@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { syncDirectory, syncFile } from '../files/durable.js';
 import { throwIfAborted } from '../progress.js';
 
 /**
@@ -78,7 +79,7 @@ export async function writeFilesSafely(files: readonly PendingFile[], options: W
         break;
     }
     // The files themselves were fsync'ed; this makes their new names durable too where possible.
-    for (const dir of new Set(finals.map((f) => path.dirname(f)))) await syncFolder(dir);
+    for (const dir of new Set(finals.map((f) => path.dirname(f)))) await syncDirectory(dir);
     return finals;
   } catch (error) {
     await Promise.all([...liveTemps, ...created].map(removeQuietly));
@@ -246,12 +247,7 @@ async function placeNoClobber(temp: string, final: string): Promise<void> {
   }
   try {
     await fsp.copyFile(temp, final, fsConstants.COPYFILE_EXCL);
-    const handle = await fsp.open(final, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await syncFile(final);
   } catch (error) {
     if (errorCode(error) !== 'EEXIST') await removeQuietly(final);
     throw error;
@@ -289,19 +285,6 @@ async function removeQuietly(filePath: string): Promise<void> {
     await fsp.unlink(filePath);
   } catch {
     // Already gone, or cannot be removed: nothing better to do during cleanup.
-  }
-}
-
-async function syncFolder(dir: string): Promise<void> {
-  try {
-    const handle = await fsp.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Folders cannot be opened or synced on every platform (Windows); the data itself is synced.
   }
 }
 

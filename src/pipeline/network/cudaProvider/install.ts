@@ -35,6 +35,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
+import { syncDirectory, syncFile } from '../../files/durable.js';
 import { CancelledError, throwIfAborted } from '../../progress.js';
 import { METHOD_DEFLATED, METHOD_STORED, ZipIntegrityError, ZipReader, type ZipEntry } from '../checkpoint/zip.js';
 import { downloadFile, errorCode, partPathFor } from '../store/download.js';
@@ -646,27 +647,6 @@ function tempName(dir: string, name: string): string {
 
 function isOurTemp(name: string): boolean {
   return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await fsp.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Not every file system lets a folder be opened and flushed; the renames are still atomic.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
 }
 
 async function isFile(file: string): Promise<boolean> {

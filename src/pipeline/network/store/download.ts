@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
+import { syncDirectory } from '../../files/durable.js';
 import { CancelledError, throwIfAborted } from '../../progress.js';
 import { hashFilePrefix } from './fileHash.js';
 import { formatBytes } from './progressFormat.js';
@@ -340,18 +341,6 @@ async function commit(part: string, dest: string, handle: FileHandle | undefined
   }
   await fsp.rename(part, dest);
   await syncDirectory(path.dirname(dest));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Windows cannot open a folder this way; its rename is durable without it.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
 }
 
 /** Size of the .part when it is a regular file; anything else is not a resumable prefix. */

@@ -3,7 +3,8 @@ import { promises as fsp, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { CancelledError, throwIfAborted } from '../../progress.js';
+import { acquireFolderLock, type LockHolder } from '../../files/folderLock.js';
+import { throwIfAborted } from '../../progress.js';
 import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles } from './download.js';
 import { hashFilePrefix } from './fileHash.js';
 import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
@@ -22,9 +23,6 @@ export const APP_CACHE_NAME = 'image-to-3d';
 const RECORD_NAME = 'files.json';
 const LOCK_NAME = '.lock';
 const RECORD_VERSION = 1;
-/** A lock file without readable content younger than this is being written right now. */
-const UNREADABLE_LOCK_GRACE_MS = 10_000;
-const DEFAULT_LOCK_POLL_MS = 500;
 
 export type ModelStatus =
   | { readonly state: 'missing' }
@@ -89,18 +87,6 @@ export interface VerifyOptions {
    */
   readonly force?: boolean;
 }
-
-interface LockInfo {
-  readonly pid: number;
-  readonly hostname: string;
-  readonly createdAt: string;
-}
-
-/**
- * Lock files held by this process. Two windows are two processes, which the lock file's pid tells
- * apart; two calls inside one process share a pid, so they are told apart here.
- */
-const locksHeldHere = new Set<string>();
 
 export class ModelStore {
   readonly dir: string;
@@ -357,45 +343,15 @@ export class ModelStore {
     }
   }
 
-  private async acquireLock(options: Pick<EnsureOptions, 'signal' | 'whenBusy' | 'lockPollMs'>): Promise<() => Promise<void>> {
-    const lockPath = this.lockPath;
-    // Keyed by the real path: two stores reaching one folder by different spellings (a symlink, a
-    // relative root) must see each other, or the second would take our own pid for a stale lock.
-    const key = path.join(await fsp.realpath(this.dir), LOCK_NAME);
-    for (;;) {
-      throwIfAborted(options.signal);
-      if (!locksHeldHere.has(key)) {
-        // Claimed before the first await, so a second call in this process cannot slip in between
-        // creating the file and writing our pid into it (and then take its own pid for a stale lock).
-        locksHeldHere.add(key);
-        const claimed = await createLockFile(lockPath).catch((err: unknown) => {
-          locksHeldHere.delete(key);
-          throw err;
-        });
-        if (claimed) {
-          return async () => {
-            await fsp.rm(lockPath, { force: true });
-            locksHeldHere.delete(key);
-          };
-        }
-        locksHeldHere.delete(key);
-        const holder = await readLock(lockPath);
-        if (await isStale(lockPath, holder)) {
-          // Two processes noticing the same stale lock at the same moment could both remove it and the
-          // second remove the first's new lock; that needs a crash plus a millisecond-wide race, and
-          // costs a download running twice into one .part, which the size checks then reject.
-          await fsp.rm(lockPath, { force: true });
-          continue;
-        }
-        if (options.whenBusy !== 'wait') throw this.busy(holder);
-      } else if (options.whenBusy !== 'wait') {
-        throw this.busy({ pid: process.pid, hostname: os.hostname(), createdAt: '' });
-      }
-      await sleep(options.lockPollMs ?? DEFAULT_LOCK_POLL_MS, options.signal);
-    }
+  private acquireLock(options: Pick<EnsureOptions, 'signal' | 'whenBusy' | 'lockPollMs'>): Promise<() => Promise<void>> {
+    return acquireFolderLock(this.lockPath, (holder) => this.busy(holder), {
+      signal: options.signal,
+      whenBusy: options.whenBusy,
+      pollMs: options.lockPollMs,
+    });
   }
 
-  private busy(holder: LockInfo | undefined): UserError {
+  private busy(holder: LockHolder | undefined): UserError {
     const who =
       holder === undefined
         ? 'another window or process'
@@ -432,57 +388,6 @@ export function defaultCliCacheDir(
 
 // ---------------------------------------------------------------------------------------------------
 
-/** True when this call created the lock file; false when one exists. */
-async function createLockFile(lockPath: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await fsp.open(lockPath, 'wx');
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    const info: LockInfo = { pid: process.pid, hostname: os.hostname(), createdAt: new Date().toISOString() };
-    await handle.writeFile(JSON.stringify(info));
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
-
-async function readLock(lockPath: string): Promise<LockInfo | undefined> {
-  try {
-    const value: unknown = JSON.parse(await fsp.readFile(lockPath, 'utf8'));
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { pid, hostname, createdAt } = value as Record<string, unknown>;
-    if (!Number.isSafeInteger(pid) || typeof hostname !== 'string') return undefined;
-    return { pid: pid as number, hostname, createdAt: typeof createdAt === 'string' ? createdAt : '' };
-  } catch {
-    return undefined;
-  }
-}
-
-async function isStale(lockPath: string, holder: LockInfo | undefined): Promise<boolean> {
-  if (holder === undefined) {
-    const stats = await statFile(lockPath);
-    // Gone meanwhile: not stale, simply free; the next round takes it.
-    if (!stats) return false;
-    return Date.now() - stats.mtimeMs > UNREADABLE_LOCK_GRACE_MS;
-  }
-  // A pid means nothing on another machine sharing the folder; only the user can tell.
-  if (holder.hostname !== os.hostname()) return false;
-  // Our own pid, yet not held by this process (checked before): left by an earlier process that had
-  // the same pid, as happens in containers where every start gets the same low pid.
-  if (holder.pid === process.pid) return true;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: alive, but another user's.
-    return errorCode(err) === 'ESRCH';
-  }
-}
-
 function parseRecord(value: unknown, modelId: string): FilesRecord {
   if (typeof value !== 'object' || value === null) throw new Error('not an object');
   const r = value as Record<string, unknown>;
@@ -514,22 +419,4 @@ async function statFile(file: string, anyKind = false): Promise<Stats | undefine
     if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return undefined;
     throw err;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new CancelledError());
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
