@@ -32,6 +32,10 @@ Options:
   --precision P          auto (default), fp32 or fp16 for the converted encoder
   --resolution N         grid points per axis for the surface (default 256)
   --threshold T          density at the surface (default 25)
+  --dense                query every grid point instead of refining near the surface only
+  --smooth N             Taubin smoothing passes (default 10; 0 = off)
+  --floaters F           drop pieces under this fraction of the largest's area (default 0.02)
+  --triangles N          simplify to about N triangles (default 100000; 0 = keep all)
   --size MM              length of the longest side in millimetres (default 100)
   --existing POLICY      when an output exists: fail (default), suffix, overwrite
   --providers LIST       execution providers in order, e.g. cuda,cpu (default auto)
@@ -57,6 +61,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         precision: { type: 'string' },
         resolution: { type: 'string' },
         threshold: { type: 'string' },
+        dense: { type: 'boolean' },
+        smooth: { type: 'string' },
+        floaters: { type: 'string' },
+        triangles: { type: 'string' },
         size: { type: 'string' },
         existing: { type: 'string' },
         providers: { type: 'string' },
@@ -90,6 +98,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       formats: parseFormats(values.formats),
       resolution: parseNumber('--resolution', values.resolution, 256, { integer: true, min: 8, max: 1024 }),
       threshold: parseNumber('--threshold', values.threshold, 25, {}),
+      sampling: values.dense ? 'dense' : 'adaptive',
+      smoothingIterations: parseNumber('--smooth', values.smooth, 10, { integer: true, min: 0, max: 200 }),
+      floaterFraction: parseNumber('--floaters', values.floaters, 0.02, { min: 0, max: 1 }),
+      targetTriangles: parseNumber('--triangles', values.triangles, 100_000, { integer: true, min: 0 }),
       longestSideMm: parseNumber('--size', values.size, 100, { min: 1e-6 }),
       existing: parseExisting(values.existing),
     };
@@ -144,6 +156,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         `${size} mm, volume ${(m.volume / 1000).toFixed(2)} cm³, area ${(m.area / 100).toFixed(2)} cm², ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`,
     );
+    const p = result.processing;
+    const changes = [
+      p.removedComponents > 0 ? `removed ${p.removedComponents} floater(s)` : '',
+      p.closedHoles > 0 ? `closed ${p.closedHoles} hole(s)` : '',
+      p.decimatedFrom !== undefined ? `simplified from ${p.decimatedFrom.toLocaleString('en')} triangles` : '',
+    ].filter(Boolean);
+    if (changes.length > 0) process.stderr.write(`Mesh: ${changes.join(', ')}.\n`);
     for (const file of result.files) process.stdout.write(`${file}\n`);
     await model.dispose();
     return 0;

@@ -170,6 +170,10 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     formats: settings.outputFormats,
     resolution: settings.resolution,
     threshold: settings.threshold,
+    sampling: settings.sampling,
+    smoothingIterations: settings.smoothingIterations,
+    floaterFraction: settings.floaterFraction,
+    targetTriangles: settings.targetTriangles,
     longestSideMm: settings.longestSideMm,
     existing,
   };

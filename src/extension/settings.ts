@@ -13,6 +13,10 @@ export interface Settings {
   readonly executionProviders: readonly string[] | 'auto';
   readonly resolution: number;
   readonly threshold: number;
+  readonly sampling: 'adaptive' | 'dense';
+  readonly smoothingIterations: number;
+  readonly floaterFraction: number;
+  readonly targetTriangles: number;
   readonly outputFormats: readonly OutputFormat[];
   readonly longestSideMm: number;
   readonly existingFiles: 'ask' | 'suffix' | 'overwrite';
@@ -36,6 +40,10 @@ export function readSettings(scope?: vscode.Uri): Settings {
     executionProviders: parseProviders(config.get<string>('executionProviders', 'auto')),
     resolution: clampInt(config.get<number>('resolution', 256), 32, 512),
     threshold: config.get<number>('threshold', 25),
+    sampling: config.get<string>('sampling', 'adaptive') === 'dense' ? 'dense' : 'adaptive',
+    smoothingIterations: clampInt(config.get<number>('smoothingIterations', 10), 0, 200),
+    floaterFraction: Math.min(1, Math.max(0, config.get<number>('floaterFraction', 0.02))),
+    targetTriangles: Math.max(0, Math.round(config.get<number>('targetTriangles', 100_000))),
     outputFormats: [...new Set(formats)],
     longestSideMm: Math.max(0.001, config.get<number>('longestSideMm', 100)),
     existingFiles: existing === 'suffix' || existing === 'overwrite' ? existing : 'ask',

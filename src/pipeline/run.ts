@@ -9,6 +9,7 @@ import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { toFrame } from './mesh/transform.js';
+import { processMesh, type ProcessingReport } from './mesh/process.js';
 import { srgbToLinear } from './mesh/colour.js';
 import { encodeGlb } from './writers/glb.js';
 import { encodeDxf } from './writers/dxf.js';
@@ -32,6 +33,14 @@ export interface GenerateRequest {
   readonly resolution: number;
   /** Density at the surface (TripoSR: 25). */
   readonly threshold: number;
+  /** 'adaptive' (default): coarse grid first, full resolution only near the surface. */
+  readonly sampling?: 'adaptive' | 'dense';
+  /** Taubin smoothing passes; 0 or absent: none. */
+  readonly smoothingIterations?: number;
+  /** Pieces with less than this share of the largest piece's area are dropped; 0 or absent: keep all. */
+  readonly floaterFraction?: number;
+  /** Decimate to about this many triangles; 0 or absent: keep all. */
+  readonly targetTriangles?: number;
   /** Length of the longest side of the result, in millimetres. */
   readonly longestSideMm: number;
   readonly existing: ExistingFilePolicy;
@@ -56,6 +65,8 @@ export interface GenerateResult {
   readonly provider: string;
   readonly modelKind: string;
   readonly timingsMs: Partial<Record<Stage, number>>;
+  /** What the mesh stage changed: floaters removed, holes closed, triangles before simplification. */
+  readonly processing: ProcessingReport;
 }
 
 const DECODER_BATCH = 262_144;
@@ -110,8 +121,20 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
       'no-surface',
     );
   }
-  const positions = gridIndexToWorld(raw.positions, resolution, WORLD_RADIUS);
+  const processed = await timed('mesh', async () =>
+    processMesh(
+      { positions: gridIndexToWorld(raw.positions, resolution, WORLD_RADIUS), indices: raw.indices },
+      {
+        floaterFraction: request.floaterFraction,
+        smoothingIterations: request.smoothingIterations,
+        targetTriangles: request.targetTriangles,
+      },
+      { signal, onProgress: (fraction, message) => report({ stage: 'mesh', fraction, message }) },
+    ),
+  );
+  const { positions, indices } = processed.mesh;
 
+  // Colours come from the network at the final vertices, after smoothing and simplification moved them.
   report({ stage: 'colour', fraction: 0, message: 'Colouring the vertices' });
   const colors = await timed('colour', async () => {
     const out = new Float32Array(positions.length);
@@ -124,7 +147,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     return out;
   });
 
-  const mesh: Mesh = { positions, indices: raw.indices, colors, normals: vertexNormals(positions, raw.indices) };
+  const mesh: Mesh = { positions, indices, colors, normals: vertexNormals(positions, indices) };
   const cad = toFrame(mesh, 'cad', request.longestSideMm);
   const gltfFrame = toFrame(mesh, 'gltf', request.longestSideMm);
   const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
@@ -154,7 +177,15 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
   });
 
-  return { files, preview: gltf, metrics, provider: model.provider, modelKind: model.kind, timingsMs: timings };
+  return {
+    files,
+    preview: gltf,
+    metrics,
+    provider: model.provider,
+    modelKind: model.kind,
+    timingsMs: timings,
+    processing: processed.report,
+  };
 }
 
 function encodeFormat(format: OutputFormat, frames: { cad: Mesh; gltf: Mesh }, name: string): Uint8Array | string {

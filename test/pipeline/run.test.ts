@@ -172,3 +172,18 @@ test('an output folder we cannot write to is refused before any work, naming it'
   });
   assert.deepEqual(listing(dir), ['u.png']);
 });
+
+test('the mesh stage: floaters removed, smoothed, simplified to the target, still closed and the right size', async () => {
+  const dir = path.join(work, 'processing');
+  const image = await solidImage(dir, 'p.png', [128, 128, 128]);
+  const plain = await generateFromImage(request(image, { formats: ['glb'], resolution: 96 }), { model });
+  const processed = await generateFromImage(
+    request(image, { formats: ['glb'], resolution: 96, existing: 'suffix', floaterFraction: 0.02, smoothingIterations: 10, targetTriangles: 4000 }),
+    { model },
+  );
+  assert.equal(processed.processing.decimatedFrom, plain.metrics.faces);
+  assert.ok(processed.metrics.faces <= 4000 * 1.02 && processed.metrics.faces > 3000, `faces ${processed.metrics.faces}`);
+  assert.ok(processed.metrics.watertight);
+  const sphere = (Math.PI / 6) * 100 ** 3;
+  assert.ok(Math.abs(processed.metrics.volume - sphere) / sphere < 0.02, `volume ${processed.metrics.volume} vs ${sphere}`);
+});

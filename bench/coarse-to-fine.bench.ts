@@ -1,0 +1,131 @@
+/**
+ * Coarse-to-fine against dense density sampling, in the same run: queries, time, and the symmetric
+ * vertex-to-nearest-vertex distance between the two meshes (an upper bound on the vertex-to-surface
+ * Hausdorff distance), on (a) the stand-in model and (b) a TripoSR-shaped decoder with random weights
+ * from test/reference/make_checkpoint.py, when the system Python can build one.
+ *
+ *   node --import tsx bench/coarse-to-fine.bench.ts [resolution]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { openCheckpoint } from '../src/pipeline/network/checkpoint/torchCheckpoint.js';
+import { IMAGE_SIZE, loadModel, type LoadedModel } from '../src/pipeline/network/session.js';
+import { writeStandinModels } from '../src/pipeline/network/standinModel.js';
+import { convertCheckpoint } from '../src/pipeline/network/triposr/convert.js';
+import { sampleCoarseToFine } from '../src/pipeline/surface/coarseToFine.js';
+import { sampleDenseGrid, type DensityQuery } from '../src/pipeline/surface/grid.js';
+import { marchingCubes } from '../src/pipeline/surface/marchingCubes.js';
+
+const N = Number(process.argv[2] ?? 256);
+const ISO = 25;
+const PYTHON = '/usr/bin/python3';
+
+function oneSided(a: Float32Array, b: Float32Array): number {
+  const cells = new Map<number, number[]>();
+  const key = (x: number, y: number, z: number): number => ((x + 2) * 1024 + (y + 2)) * 1024 + (z + 2);
+  for (let v = 0; v < b.length; v += 3) {
+    const k = key(Math.floor(b[v]!), Math.floor(b[v + 1]!), Math.floor(b[v + 2]!));
+    const list = cells.get(k);
+    if (list) list.push(v);
+    else cells.set(k, [v]);
+  }
+  let worst = 0;
+  for (let v = 0; v < a.length; v += 3) {
+    const x = a[v]!, y = a[v + 1]!, z = a[v + 2]!;
+    const cx = Math.floor(x), cy = Math.floor(y), cz = Math.floor(z);
+    let best = Infinity;
+    for (let r = 1; r <= 8 && !(best <= r); r++) {
+      for (let i = cx - r; i <= cx + r; i++) {
+        for (let j = cy - r; j <= cy + r; j++) {
+          for (let k = cz - r; k <= cz + r; k++) {
+            for (const w of cells.get(key(i, j, k)) ?? []) {
+              const d = Math.hypot(b[w]! - x, b[w + 1]! - y, b[w + 2]! - z);
+              if (d < best) best = d;
+            }
+          }
+        }
+      }
+    }
+    if (best > worst) worst = best;
+  }
+  return worst;
+}
+
+async function compare(label: string, model: LoadedModel): Promise<void> {
+  const image = new Float32Array(3 * IMAGE_SIZE * IMAGE_SIZE).fill(0.5);
+  const codes = await model.encode(image);
+  let queried = 0;
+  const query: DensityQuery = async (points) => {
+    queried += points.length / 3;
+    return (await model.decode(codes, points)).density;
+  };
+  const dims = [N, N, N] as const;
+
+  let t = performance.now();
+  const dense = await sampleDenseGrid(query, N);
+  const denseMs = performance.now() - t;
+  const denseQueries = queried;
+
+  queried = 0;
+  t = performance.now();
+  const { field, queries } = await sampleCoarseToFine(query, N, ISO, {});
+  const c2fMs = performance.now() - t;
+
+  const a = marchingCubes(dense, dims, ISO);
+  const b = marchingCubes(field, dims, ISO);
+  const hausdorff = Math.max(oneSided(a.positions, b.positions), oneSided(b.positions, a.positions));
+  let wrongSide = 0;
+  for (let i = 0; i < dense.length; i++) if (dense[i]! >= ISO !== field[i]! >= ISO) wrongSide++;
+  console.log(
+    `${label} @${N} (${model.provider}): dense ${denseQueries} queries ${(denseMs / 1000).toFixed(2)} s | ` +
+      `coarse-to-fine ${queries} queries ${(c2fMs / 1000).toFixed(2)} s | ` +
+      `queries ${((100 * queries) / denseQueries).toFixed(2)}%, time ${((100 * c2fMs) / denseMs).toFixed(1)}% | ` +
+      `Hausdorff ≤ ${hausdorff.toFixed(3)} voxel, points on the wrong side ${wrongSide}, ` +
+      `triangles ${a.indices.length / 3} vs ${b.indices.length / 3}`,
+  );
+}
+
+// The package is CommonJS to tsx, so no top-level await.
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'c2f-bench-'));
+  try {
+    const standinDir = join(root, 'standin');
+    await writeStandinModels(standinDir);
+    const standin = await loadModel(standinDir, { executionProviders: ['cpu'] });
+    try {
+      await compare('stand-in', standin);
+    } finally {
+      await standin.dispose();
+    }
+
+    const ckptDir = join(root, 'ckpt');
+    const made = spawnSync(PYTHON, ['test/reference/make_checkpoint.py', '--config', 'tiny', '--out', ckptDir], { encoding: 'utf8' });
+    if (made.status !== 0) {
+      console.log(`TripoSR-shaped: skipped (make_checkpoint.py failed: ${(made.stderr || made.error?.message || '').trim().split('\n').at(-1)})`);
+    } else {
+      const checkpoint = await openCheckpoint(join(ckptDir, 'model.ckpt'));
+      const converted = join(root, 'converted');
+      try {
+        await convertCheckpoint({ source: checkpoint, configText: readFileSync(join(ckptDir, 'config.yaml'), 'utf8'), outDir: converted });
+      } finally {
+        await checkpoint.close();
+      }
+      const tiny = await loadModel(converted, { executionProviders: ['cpu'] });
+      try {
+        await compare('TripoSR-shaped (tiny, random weights)', tiny);
+      } finally {
+        await tiny.dispose();
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,348 @@
+import { throwIfAborted } from '../progress.js';
+import type { DensityQuery } from './grid.js';
+
+/**
+ * Coarse-to-fine sampling of a density field for marching cubes.
+ *
+ * The decoder dominates the cost of surface extraction, yet almost every point of a dense grid lies
+ * far from the surface, where only its side of `iso` matters. So the grid is sampled on a lattice of
+ * step `coarseStep`, and each cell (block) of that lattice whose corners straddle `iso` or come within
+ * `margin` of it is marked; marked cells and their 26 neighbours are split in two along each axis and
+ * sampled at the halved step, and so on down to step 1. The neighbour ring and the value margin are
+ * what catch features thinner than a cell (a wall between two samples pulls them towards `iso`).
+ *
+ * Points never queried get a trilinear interpolation of the corners of the finest unrefined cell
+ * holding them, clamped to the corners' range: those corners are all on one side of `iso` (at least
+ * `margin` away), so no surface can appear there, and wherever the surface does lie every corner of
+ * every crossed fine cell was queried, so the mesh matches the dense one there exactly.
+ */
+
+export interface CoarseToFineOptions {
+  /** Half the edge of the sampled cube, in world units (as sampleDenseGrid). */
+  radius?: number;
+  /** Step of the first lattice in grid points; a power of two. */
+  coarseStep?: number;
+  /**
+   * Cells with a corner value within this distance of `iso` are refined even when they do not
+   * straddle it. Larger is safer against thin features and costs more queries.
+   */
+  margin?: number;
+  /** Points per query call; bounds the memory a single network call needs. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Fraction of the whole operation done, non-decreasing, ending at exactly 1. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface CoarseToFineResult {
+  /** Same layout and world mapping as sampleDenseGrid's result. */
+  field: Float32Array;
+  /** Points actually passed to `query`. */
+  queries: number;
+}
+
+const DEFAULT_RADIUS = 0.87;
+const DEFAULT_BATCH = 262144;
+const DEFAULT_COARSE_STEP = 8;
+
+/** Half of |iso| (or 1 around iso 0): for TripoSR's densities around 25 that is [12.5, 37.5]. */
+export function defaultMargin(iso: number): number {
+  return Math.max(0.5 * Math.abs(iso), 1);
+}
+
+/** Same expression as grid.ts's coordinate(), so both samplers produce bit-identical points. */
+function coordinate(index: number, resolution: number, radius: number): number {
+  return resolution > 1 ? (index / (resolution - 1)) * 2 * radius - radius : -radius;
+}
+
+const PENDING = 1;
+const KNOWN = 2;
+
+export async function sampleCoarseToFine(
+  query: DensityQuery,
+  resolution: number,
+  iso: number,
+  options: CoarseToFineOptions = {},
+): Promise<CoarseToFineResult> {
+  const N = resolution;
+  if (!Number.isInteger(N) || N < 2) throw new RangeError(`sampleCoarseToFine: bad resolution ${resolution}`);
+  const radius = options.radius ?? DEFAULT_RADIUS;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`sampleCoarseToFine: bad batch size ${batchSize}`);
+  const coarseStep = options.coarseStep ?? DEFAULT_COARSE_STEP;
+  if (!Number.isInteger(coarseStep) || coarseStep < 1 || (coarseStep & (coarseStep - 1)) !== 0) {
+    throw new RangeError(`sampleCoarseToFine: coarseStep must be a power of two, got ${coarseStep}`);
+  }
+  const margin = options.margin ?? defaultMargin(iso);
+  if (!(margin >= 0)) throw new RangeError(`sampleCoarseToFine: bad margin ${margin}`);
+  const { signal, onProgress } = options;
+  throwIfAborted(signal);
+
+  const last = N - 1;
+  const plane = N * N;
+  const total = N * plane;
+  const axis = new Float32Array(N);
+  for (let i = 0; i < N; i++) axis[i] = coordinate(i, N, radius);
+
+  const field = new Float32Array(total);
+  const state = new Uint8Array(total);
+  let queries = 0;
+
+  // Progress: how many points a level will need is only known once the level above is done, so each
+  // level gets a fixed share, doubling from coarse to fine as the work roughly does.
+  const first = Math.min(coarseStep, highestPowerOfTwoBelow(last));
+  const levelCount = Math.log2(first) + 1;
+  const shareTotal = 2 ** levelCount - 1;
+  let levelIndex = 0;
+  let reported = 0;
+  const report = (within: number): void => {
+    // The last 2% is the fill.
+    const fraction = 0.98 * Math.min(1, (2 ** levelIndex - 1 + 2 ** levelIndex * within) / shareTotal);
+    if (fraction > reported) {
+      reported = fraction;
+      onProgress?.(fraction);
+    }
+  };
+
+  let pending: number[] = [];
+  const want = (index: number): void => {
+    if (state[index] === 0) {
+      state[index] = PENDING;
+      pending.push(index);
+    }
+  };
+
+  const flush = async (): Promise<number[]> => {
+    const list = pending;
+    pending = [];
+    for (let start = 0; start < list.length; start += batchSize) {
+      throwIfAborted(signal);
+      const count = Math.min(batchSize, list.length - start);
+      const points = new Float32Array(3 * count);
+      for (let p = 0; p < count; p++) {
+        const index = list[start + p]!;
+        const i = Math.floor(index / plane);
+        const rest = index - i * plane;
+        const j = Math.floor(rest / N);
+        points[3 * p] = axis[i]!;
+        points[3 * p + 1] = axis[j]!;
+        points[3 * p + 2] = axis[rest - j * N]!;
+      }
+      const values = await query(points, signal);
+      if (values.length !== count) {
+        throw new Error(`sampleCoarseToFine: query returned ${values.length} densities for ${count} points`);
+      }
+      for (let p = 0; p < count; p++) {
+        const index = list[start + p]!;
+        field[index] = values[p]!;
+        state[index] = KNOWN;
+      }
+      queries += count;
+      report((start + count) / list.length);
+    }
+    return list;
+  };
+
+  /** Cells per axis at step h; cell c spans [c h, min((c + 1) h, last)]. */
+  const cellsAt = (h: number): number => Math.ceil(last / h);
+
+  interface Level {
+    h: number;
+    B: number;
+    active: Uint8Array;
+    refine: Uint8Array;
+  }
+  const levels: Level[] = [];
+
+  let parent: Level | undefined;
+  for (let h = first; h >= 1; h >>= 1, levelIndex++) {
+    const B = cellsAt(h);
+    const active = new Uint8Array(h > 1 ? B * B * B : 0);
+
+    // Lattice points at step h of every active cell at this level.
+    if (!parent) {
+      if (h > 1) active.fill(1);
+      const ticks: number[] = [];
+      for (let t = 0; t < last; t += h) ticks.push(t);
+      ticks.push(last);
+      for (const i of ticks) for (const j of ticks) for (const k of ticks) want((i * N + j) * N + k);
+    } else {
+      const P = parent.B;
+      const { refine } = parent;
+      const ph = parent.h;
+      for (let a = 0; a < P; a++) {
+        for (let b = 0; b < P; b++) {
+          for (let c = 0; c < P; c++) {
+            if (refine[(a * P + b) * P + c] === 0) continue;
+            const xs = halves(a, ph, last);
+            const ys = halves(b, ph, last);
+            const zs = halves(c, ph, last);
+            for (const i of xs) for (const j of ys) for (const k of zs) want((i * N + j) * N + k);
+            if (h > 1) {
+              for (let da = 0; da < 2; da++) {
+                const ca = 2 * a + da;
+                if (ca >= B) continue;
+                for (let db = 0; db < 2; db++) {
+                  const cb = 2 * b + db;
+                  if (cb >= B) continue;
+                  for (let dc = 0; dc < 2; dc++) {
+                    const cc = 2 * c + dc;
+                    if (cc < B) active[(ca * B + cb) * B + cc] = 1;
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    await flush();
+    report(1);
+    if (h === 1) break;
+
+    // Mark active cells near iso, then grow the mark by one cell in every direction.
+    const marked = new Uint8Array(B * B * B);
+    const lo = iso - margin;
+    const hi = iso + margin;
+    for (let a = 0; a < B; a++) {
+      const x0 = a * h, x1 = Math.min(x0 + h, last);
+      for (let b = 0; b < B; b++) {
+        const y0 = b * h, y1 = Math.min(y0 + h, last);
+        for (let c = 0; c < B; c++) {
+          const cell = (a * B + b) * B + c;
+          if (active[cell] === 0) continue;
+          const z0 = c * h, z1 = Math.min(z0 + h, last);
+          let min = Infinity;
+          let max = -Infinity;
+          for (const i of [x0, x1]) for (const j of [y0, y1]) for (const k of [z0, z1]) {
+            const v = field[(i * N + j) * N + k]!;
+            if (v < min) min = v;
+            if (v > max) max = v;
+          }
+          // NaN corners fail both comparisons below, so they are refined too.
+          if (!(max < lo || min >= hi)) marked[cell] = 1;
+        }
+      }
+    }
+    // The neighbour ring guards the coarse levels, where a whole feature can hide in the cell next
+    // door; at step 2 the repair pass below follows any surface leaving the band more cheaply.
+    const refine = h > 2 ? new Uint8Array(B * B * B) : marked;
+    if (h > 2) for (let a = 0; a < B; a++) {
+      for (let b = 0; b < B; b++) {
+        for (let c = 0; c < B; c++) {
+          if (marked[(a * B + b) * B + c] === 0) continue;
+          for (let u = Math.max(a - 1, 0); u <= Math.min(a + 1, B - 1); u++) {
+            for (let v = Math.max(b - 1, 0); v <= Math.min(b + 1, B - 1); v++) {
+              for (let w = Math.max(c - 1, 0); w <= Math.min(c + 1, B - 1); w++) refine[(u * B + v) * B + w] = 1;
+            }
+          }
+        }
+      }
+    }
+    const level: Level = { h, B, active, refine };
+    levels.push(level);
+    parent = level;
+  }
+
+  // Fill from coarse to fine so the finest unrefined cell around a point has the last word.
+  for (const { h, B, active, refine } of levels) {
+    throwIfAborted(signal);
+    for (let a = 0; a < B; a++) {
+      for (let b = 0; b < B; b++) {
+        for (let c = 0; c < B; c++) {
+          const cell = (a * B + b) * B + c;
+          if (active[cell] === 0 || refine[cell] !== 0) continue;
+          fillCell(field, state, N, a * h, b * h, c * h, h, last);
+        }
+      }
+    }
+  }
+
+  // Repair: a grid edge that changes side but has an unqueried end is either the surface leaving the
+  // refined region into a feature the lattice missed, or a fill disagreeing with a sample next to it.
+  // Querying such ends, and then the neighbours of whatever changes side, follows the surface until
+  // every edge marching cubes places a vertex on has two true end values, which makes the mesh the
+  // dense one except for features entirely inside unrefined cells.
+  const side = (v: number): boolean => v >= iso;
+  for (let i = 0; i < N; i++) {
+    throwIfAborted(signal);
+    for (let j = 0; j < N; j++) {
+      const row = (i * N + j) * N;
+      for (let k = 0; k < N; k++) {
+        const p = row + k;
+        const s = side(field[p]!);
+        const known = state[p] === KNOWN;
+        if (k < last) checkEdge(p, p + 1, s, known);
+        if (j < last) checkEdge(p, p + N, s, known);
+        if (i < last) checkEdge(p, p + plane, s, known);
+      }
+    }
+  }
+  function checkEdge(p: number, q: number, s: boolean, known: boolean): void {
+    if (side(field[q]!) === s || (known && state[q] === KNOWN)) return;
+    if (!known) want(p);
+    want(q);
+  }
+  while (pending.length > 0) {
+    const fresh = await flush();
+    for (const p of fresh) {
+      const s = side(field[p]!);
+      const k = p % N;
+      const j = Math.floor(p / N) % N;
+      const i = Math.floor(p / plane);
+      if (k > 0) checkEdge(p, p - 1, s, true);
+      if (k < last) checkEdge(p, p + 1, s, true);
+      if (j > 0) checkEdge(p, p - N, s, true);
+      if (j < last) checkEdge(p, p + N, s, true);
+      if (i > 0) checkEdge(p, p - plane, s, true);
+      if (i < last) checkEdge(p, p + plane, s, true);
+    }
+  }
+
+  throwIfAborted(signal);
+  if (reported < 1) onProgress?.(1);
+  return { field, queries };
+}
+
+function highestPowerOfTwoBelow(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+/** Step-(ph/2) lattice coordinates within parent cell a of step ph, clipped to the grid. */
+function halves(a: number, ph: number, last: number): number[] {
+  const start = a * ph;
+  const mid = start + ph / 2;
+  const end = Math.min(start + ph, last);
+  return mid < end ? [start, mid, end] : [start, end];
+}
+
+/** Trilinear fill of the unqueried points of one cell, clamped to its corner range. */
+function fillCell(field: Float32Array, state: Uint8Array, N: number, x0: number, y0: number, z0: number, h: number, last: number): void {
+  const x1 = Math.min(x0 + h, last), y1 = Math.min(y0 + h, last), z1 = Math.min(z0 + h, last);
+  const at = (i: number, j: number, k: number): number => field[(i * N + j) * N + k]!;
+  const c000 = at(x0, y0, z0), c001 = at(x0, y0, z1), c010 = at(x0, y1, z0), c011 = at(x0, y1, z1);
+  const c100 = at(x1, y0, z0), c101 = at(x1, y0, z1), c110 = at(x1, y1, z0), c111 = at(x1, y1, z1);
+  const min = Math.min(c000, c001, c010, c011, c100, c101, c110, c111);
+  const max = Math.max(c000, c001, c010, c011, c100, c101, c110, c111);
+  const dx = x1 - x0, dy = y1 - y0, dz = z1 - z0;
+  for (let i = x0; i <= x1; i++) {
+    const tx = (i - x0) / dx;
+    for (let j = y0; j <= y1; j++) {
+      const ty = (j - y0) / dy;
+      const a0 = c000 + (c010 - c000) * ty, a1 = c001 + (c011 - c001) * ty;
+      const b0 = c100 + (c110 - c100) * ty, b1 = c101 + (c111 - c101) * ty;
+      const row = (i * N + j) * N;
+      for (let k = z0; k <= z1; k++) {
+        if (state[row + k] === KNOWN) continue;
+        const tz = (k - z0) / dz;
+        const lo = a0 + (a1 - a0) * tz;
+        const hi = b0 + (b1 - b0) * tz;
+        const v = lo + (hi - lo) * tx;
+        // Rounding must not carry an interpolated value across iso; the corners' range is one side.
+        field[row + k] = v < min ? min : v > max ? max : v;
+      }
+    }
+  }
+}
