@@ -5,6 +5,7 @@ import { networkInput } from './image/frame.js';
 import type { LoadedModel } from './network/session.js';
 import { sampleDenseGrid, gridIndexToWorld } from './surface/grid.js';
 import { marchingCubes } from './surface/marchingCubes.js';
+import { sampleCoarseToFine } from './surface/coarseToFine.js';
 import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
@@ -94,22 +95,22 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   const resolution = request.resolution;
   report({ stage: 'surface', fraction: 0, message: `Sampling the density on a ${resolution}³ grid` });
   let peakDensity = -Infinity;
-  const field = await timed('surface', () =>
-    sampleDenseGrid(
-      async (points) => {
-        const { density } = await model.decode(sceneCodes, points);
-        for (let i = 0; i < density.length; i++) if (density[i] > peakDensity) peakDensity = density[i];
-        return density;
-      },
-      resolution,
-      {
-        radius: WORLD_RADIUS,
-        batchSize: DECODER_BATCH,
-        signal,
-        onProgress: (fraction) =>
-          report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
-      },
-    ),
+  const query = async (points: Float32Array): Promise<Float32Array> => {
+    const { density } = await model.decode(sceneCodes, points);
+    for (let i = 0; i < density.length; i++) if (density[i] > peakDensity) peakDensity = density[i];
+    return density;
+  };
+  const sampling = {
+    radius: WORLD_RADIUS,
+    batchSize: DECODER_BATCH,
+    signal,
+    onProgress: (fraction: number) =>
+      report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
+  };
+  const field = await timed('surface', async () =>
+    request.sampling === 'adaptive'
+      ? (await sampleCoarseToFine(query, resolution, request.threshold, sampling)).field
+      : sampleDenseGrid(query, resolution, sampling),
   );
 
   report({ stage: 'mesh', fraction: 0, message: 'Extracting the surface' });

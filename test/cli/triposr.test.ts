@@ -139,7 +139,7 @@ test('a mesh too large for STEP is refused with a way out, after telling how lar
   copyFileSync(path.join(checkpointDir, 'model.ckpt'), path.join(local, 'model.ckpt'));
   copyFileSync(path.join(checkpointDir, 'config.yaml'), path.join(local, 'config.yaml'));
   const { dir, file } = image();
-  const run = await runCli([file, '--model', path.join(local, 'model.ckpt'), '--resolution', '200', '--formats', 'glb,step']);
+  const run = await runCli([file, '--model', path.join(local, 'model.ckpt'), '--resolution', '200', '--triangles', '0', '--formats', 'glb,step']);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /The mesh has [\d,]+ triangles, more than STEP files are useful with \(500,000\)/);
   assert.match(run.stderr, /Lower the resolution .*now 200/);

@@ -168,6 +168,10 @@ test('control: without the margin the thin plate is missed, so the plate case do
   let wrong = 0;
   for (let i = 0; i < field.length; i++) if (field[i]! >= ISO !== dense[i]! >= ISO) wrong++;
   assert.ok(wrong > 1000, `${wrong} points on the wrong side`);
+  // And the distance measure sees the missing plate.
+  const dims = [n, n, n] as const;
+  const missed = oneSidedVertexDistance(marchingCubes(dense, dims, ISO).positions, marchingCubes(field, dims, ISO).positions);
+  assert.ok(missed > 0.5, `distance ${missed}`);
 });
 
 test('coarse-to-fine is exact where every point is queried (coarseStep 1)', async () => {

@@ -187,3 +187,31 @@ test('the mesh stage: floaters removed, smoothed, simplified to the target, stil
   const sphere = (Math.PI / 6) * 100 ** 3;
   assert.ok(Math.abs(processed.metrics.volume - sphere) / sphere < 0.02, `volume ${processed.metrics.volume} vs ${sphere}`);
 });
+
+test('adaptive sampling gives the same mesh as dense sampling from far fewer network queries', async () => {
+  const dir = path.join(work, 'adaptive');
+  const image = await solidImage(dir, 'a.png', [160, 120, 90]);
+  let denseQueries = 0;
+  let adaptiveQueries = 0;
+  const counting = (count: (n: number) => void): LoadedModel => ({
+    provider: model.provider,
+    kind: model.kind,
+    encode: (img) => model.encode(img),
+    decode: (codes, points) => {
+      count(points.length / 3);
+      return model.decode(codes, points);
+    },
+    dispose: () => Promise.resolve(),
+  });
+  const dense = await generateFromImage(request(image, { formats: ['glb'], resolution: 128, sampling: 'dense' }), {
+    model: counting((n) => (denseQueries += n)),
+  });
+  const adaptive = await generateFromImage(
+    request(image, { formats: ['glb'], resolution: 128, sampling: 'adaptive', existing: 'suffix' }),
+    { model: counting((n) => (adaptiveQueries += n)) },
+  );
+  assert.deepEqual(adaptive.metrics.faces, dense.metrics.faces);
+  assert.ok(Math.abs(adaptive.metrics.volume - dense.metrics.volume) < 1e-6 * dense.metrics.volume);
+  // Queries include the colour query at the vertices, the same for both.
+  assert.ok(adaptiveQueries < 0.25 * denseQueries, `adaptive ${adaptiveQueries} vs dense ${denseQueries}`);
+});

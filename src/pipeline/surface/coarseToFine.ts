@@ -13,8 +13,12 @@ import type { DensityQuery } from './grid.js';
  *
  * Points never queried get a trilinear interpolation of the corners of the finest unrefined cell
  * holding them, clamped to the corners' range: those corners are all on one side of `iso` (at least
- * `margin` away), so no surface can appear there, and wherever the surface does lie every corner of
- * every crossed fine cell was queried, so the mesh matches the dense one there exactly.
+ * `margin` away), so no surface can appear there. A final repair pass queries the unqueried end of
+ * every grid edge that changes side and follows the surface from there, so every edge marching cubes
+ * puts a vertex on has two true end values: the mesh is then the dense one exactly, except for
+ * features lying wholly inside unrefined cells, whose density never came within `margin` of `iso` at
+ * any sample (how far a feature's density tail reaches depends on the field's sharpness; `margin` is
+ * the knob).
  */
 
 export interface CoarseToFineOptions {
@@ -58,6 +62,11 @@ function coordinate(index: number, resolution: number, radius: number): number {
 const PENDING = 1;
 const KNOWN = 2;
 
+/**
+ * Samples `query` like sampleDenseGrid (same points, layout and world mapping; queried points get
+ * bit-identical values) but only near the `iso` surface; the rest is filled on the side of `iso` its
+ * neighbourhood is on. Throws CancelledError between batches when `signal` aborts.
+ */
 export async function sampleCoarseToFine(
   query: DensityQuery,
   resolution: number,
@@ -96,7 +105,7 @@ export async function sampleCoarseToFine(
   let levelIndex = 0;
   let reported = 0;
   const report = (within: number): void => {
-    // The last 2% is the fill.
+    // The last 2% is the fill and the repair.
     const fraction = 0.98 * Math.min(1, (2 ** levelIndex - 1 + 2 ** levelIndex * within) / shareTotal);
     if (fraction > reported) {
       reported = fraction;
