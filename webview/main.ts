@@ -137,6 +137,7 @@ function showInfo(info: PreviewInfo, _size: THREE.Vector3): void {
       return row;
     }),
   );
+  element('notes').textContent = info.notes.join('\n');
   element('files').textContent = info.files.join('\n');
 }
 

@@ -223,6 +223,7 @@ function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds
     modelKind: builtIn ? 'built-in stand-in (demonstration)' : result.modelKind,
     files: result.files.map((f) => path.basename(f)),
     seconds,
+    notes: processingNotes(result),
     metrics: {
       vertices: m.vertices,
       faces: m.faces,
@@ -233,6 +234,15 @@ function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds
       sizeMm: [m.bbox.max[0] - m.bbox.min[0], m.bbox.max[1] - m.bbox.min[1], m.bbox.max[2] - m.bbox.min[2]],
     },
   };
+}
+
+function processingNotes(result: JobResult): string[] {
+  const p = result.processing;
+  return [
+    p.removedComponents > 0 ? `Removed ${p.removedComponents} loose piece${p.removedComponents === 1 ? '' : 's'}` : '',
+    p.closedHoles > 0 ? `Closed ${p.closedHoles} small hole${p.closedHoles === 1 ? '' : 's'}` : '',
+    p.decimatedFrom !== undefined ? `Simplified from ${p.decimatedFrom.toLocaleString('en')} triangles` : '',
+  ].filter(Boolean);
 }
 
 function announce(files: readonly string[]): void {

@@ -101,6 +101,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     <vscode-checkbox id="wireframe" label="Wireframe"></vscode-checkbox>
   </div>
   <table id="metrics"></table>
+  <p id="notes"></p>
   <pre id="files"></pre>
 </aside>
 <script nonce="${nonce}" src="${script}"></script>

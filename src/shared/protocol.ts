@@ -27,6 +27,8 @@ export interface PreviewInfo {
   readonly files: readonly string[];
   readonly metrics: PreviewMetrics;
   readonly seconds: number;
+  /** What the mesh stage changed, one short line each. */
+  readonly notes: readonly string[];
 }
 
 export type HostToWebview = { readonly type: 'show'; readonly mesh: PreviewMesh; readonly info: PreviewInfo };
@@ -82,5 +84,6 @@ export function parseHostToWebview(value: unknown): HostToWebview | undefined {
   if (indices.length % 3 !== 0 || indices.some((i) => i >= vertices)) return undefined;
   const info = value.info;
   if (typeof info.title !== 'string' || !isRecord(info.metrics) || !Array.isArray(info.files)) return undefined;
+  if (!Array.isArray(info.notes) || !info.notes.every((n) => typeof n === 'string')) return undefined;
   return { type: 'show', mesh: { positions, normals, colors, indices }, info: info as unknown as PreviewInfo };
 }

@@ -86,6 +86,7 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
           provider: result.provider,
           modelKind: result.modelKind,
           timingsMs: result.timingsMs,
+          processing: result.processing,
         },
       },
       // A buffer listed twice makes postMessage throw, and meshes may share one.

@@ -1,5 +1,6 @@
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
+import type { ProcessingReport } from '../pipeline/mesh/process.js';
 import type { Progress, Stage } from '../pipeline/progress.js';
 import type { UserErrorCode } from '../pipeline/errors.js';
 import type { ModelSpec, PrecisionSetting } from '../pipeline/network/modelSource.js';
@@ -38,6 +39,7 @@ export interface JobResult {
   readonly provider: string;
   readonly modelKind: string;
   readonly timingsMs: Partial<Record<Stage, number>>;
+  readonly processing: ProcessingReport;
 }
 
 export type JobFailure =
