@@ -182,27 +182,37 @@ function buildCaseTable(): CaseTable {
 }
 
 const TABLE = buildCaseTable();
-const MAX_CASE_INDICES = (() => {
-  let m = 0;
-  for (let c = 0; c < 256; c++) m = Math.max(m, TABLE.offsets[c + 1]! - TABLE.offsets[c]!);
-  return m;
-})();
 
-class GrowableVertices {
-  data = new Float32Array(3 * 4096);
-  count = 0;
+/** Output arrays, grown geometrically. */
+class Output {
+  positions = new Float32Array(3 * 4096);
+  vertexCount = 0;
+  indices = new Uint32Array(3 * 8192);
+  indexCount = 0;
 
-  push(x: number, y: number, z: number): number {
-    if (3 * this.count + 3 > this.data.length) {
-      const bigger = new Float32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+  pushVertex(x: number, y: number, z: number): number {
+    let p = this.positions;
+    const o = 3 * this.vertexCount;
+    if (o + 3 > p.length) {
+      const bigger = new Float32Array(p.length * 2);
+      bigger.set(p);
+      this.positions = p = bigger;
     }
-    const o = 3 * this.count;
-    this.data[o] = x;
-    this.data[o + 1] = y;
-    this.data[o + 2] = z;
-    return this.count++;
+    p[o] = x;
+    p[o + 1] = y;
+    p[o + 2] = z;
+    return this.vertexCount++;
+  }
+
+  /** Makes room for `n` more indices and returns the index array. */
+  reserveIndices(n: number): Uint32Array {
+    let t = this.indices;
+    if (this.indexCount + n > t.length) {
+      const bigger = new Uint32Array(t.length * 2);
+      bigger.set(t);
+      this.indices = t = bigger;
+    }
+    return t;
   }
 }
 
@@ -245,6 +255,213 @@ function bitPair(bits: Int32Array, rowWord: number, K: number): number {
 }
 
 /**
+ * Inside bits of one slice (field samples from `base`) into padded rows 1 .. ny; pad bits stay as
+ * they are (zero). A plain top-level function so that it is optimised once and stays monomorphic.
+ */
+function thresholdSlice(field: Float32Array, base: number, ny: number, nz: number, W: number, iso: number, bits: Int32Array): void {
+  for (let J = 1; J <= ny; J++) {
+    const fo = base + (J - 1) * nz - 1;
+    const rw = J * W;
+    // Word w holds padded K in [32w, 32w + 31]; samples exist for K in [1, nz].
+    for (let w = 0; w < W; w++) {
+      const ks = w === 0 ? 1 : w << 5;
+      const ke = Math.min((w << 5) + 31, nz);
+      let acc = 0;
+      for (let K = ke; K >= ks; K--) acc = (acc << 1) | (field[fo + K]! >= iso ? 1 : 0);
+      bits[rw + w] = acc << (ks & 31);
+    }
+  }
+}
+
+/**
+ * Extracts the iso-surface of `field` (index (i * ny + j) * nz + k; inside where value >= iso).
+ * Positions are in grid index units. The surface is always closed and wound counter-clockwise
+ * seen from outside, including where the solid is cut off by the grid boundary.
+ */
+/** Geometry shared by the per-slice passes, in padded coordinates. */
+interface Grid {
+  readonly nx: number;
+  readonly ny: number;
+  readonly nz: number;
+  readonly PZ: number;
+  readonly W: number;
+  readonly iso: number;
+}
+
+function capVertex(out: Output, s: Slice, I: number, idx: number, PZ: number): number {
+  let v = s.cap[idx]!;
+  if (v < 0) {
+    const J = (idx / PZ) | 0;
+    v = out.pushVertex(I - 1, J - 1, idx - J * PZ - 1);
+    s.cap[idx] = v;
+  }
+  return v;
+}
+
+function loadSlice(field: Float32Array, g: Grid, out: Output, s: Slice, I: number): void {
+  const { nx, ny, nz, PZ, W, iso } = g;
+  const { bits, yv, zv, cap } = s;
+  bits.fill(0);
+  if (I === 0 || I === nx + 1) return;
+  // Caps are only ever asked for at boundary samples: anywhere in the first and last slices, and
+  // on rows 1 and ny and columns 1 and nz of the others, so only those need resetting.
+  if (I === 1 || I === nx) cap.fill(-1);
+  else {
+    cap.fill(-1, PZ, 2 * PZ);
+    cap.fill(-1, ny * PZ, (ny + 1) * PZ);
+    for (let J = 2; J < ny; J++) {
+      cap[J * PZ + 1] = -1;
+      cap[J * PZ + nz] = -1;
+    }
+  }
+  const i = I - 1;
+  const base = i * ny * nz;
+  thresholdSlice(field, base, ny, nz, W, iso, bits);
+
+  // Rows 0 and ny + 1 are the pad, so edges into them end on caps.
+  for (let J = 0; J <= ny; J++) {
+    const r0 = J * W;
+    for (let w = 0; w < W; w++) {
+      let d = bits[r0 + w]! ^ bits[r0 + W + w]!;
+      while (d !== 0) {
+        const low = d & -d;
+        d ^= low;
+        const K = (w << 5) + 31 - Math.clz32(low);
+        const idx = J * PZ + K;
+        if (J === 0) yv[idx] = capVertex(out, s, I, idx + PZ, PZ);
+        else if (J === ny) yv[idx] = capVertex(out, s, I, idx, PZ);
+        else {
+          const f0 = base + (J - 1) * nz + (K - 1);
+          yv[idx] = out.pushVertex(i, J - 1 + crossingT(field[f0]!, field[f0 + nz]!, iso), K - 1);
+        }
+      }
+    }
+  }
+  for (let J = 1; J <= ny; J++) {
+    const r0 = J * W;
+    for (let w = 0; w < W; w++) {
+      const cur = bits[r0 + w]!;
+      const next = w + 1 < W ? bits[r0 + w + 1]! : 0;
+      let d = cur ^ ((cur >>> 1) | (next << 31));
+      while (d !== 0) {
+        const low = d & -d;
+        d ^= low;
+        const K = (w << 5) + 31 - Math.clz32(low);
+        const idx = J * PZ + K;
+        if (K === 0) zv[idx] = capVertex(out, s, I, idx + 1, PZ);
+        else if (K === nz) zv[idx] = capVertex(out, s, I, idx, PZ);
+        else {
+          const f0 = base + (J - 1) * nz + (K - 1);
+          zv[idx] = out.pushVertex(i, J - 1, K - 1 + crossingT(field[f0]!, field[f0 + 1]!, iso));
+        }
+      }
+    }
+  }
+}
+
+/** Vertices on the x edges between slices A (at I) and B (at I + 1). */
+function xEdges(field: Float32Array, g: Grid, out: Output, A: Slice, B: Slice, I: number, xv: Int32Array): void {
+  const { nx, ny, nz, PZ, W, iso } = g;
+  const bA = A.bits;
+  const bB = B.bits;
+  const fA = (I - 1) * ny * nz;
+  for (let J = 1; J <= ny; J++) {
+    const r0 = J * W;
+    for (let w = 0; w < W; w++) {
+      let d = bA[r0 + w]! ^ bB[r0 + w]!;
+      while (d !== 0) {
+        const low = d & -d;
+        d ^= low;
+        const K = (w << 5) + 31 - Math.clz32(low);
+        const idx = J * PZ + K;
+        if (I === 0) xv[idx] = capVertex(out, B, I + 1, idx, PZ);
+        else if (I === nx) xv[idx] = capVertex(out, A, I, idx, PZ);
+        else {
+          const f0 = fA + (J - 1) * nz + (K - 1);
+          xv[idx] = out.pushVertex(I - 1 + crossingT(field[f0]!, field[f0 + ny * nz]!, iso), J - 1, K - 1);
+        }
+      }
+    }
+  }
+}
+
+/** Triangles of the cells between slices A (at I) and B (at I + 1). */
+function emitCells(g: Grid, out: Output, A: Slice, B: Slice, I: number, xv: Int32Array): void {
+  const { nx, ny, nz, PZ, W } = g;
+  const offsets = TABLE.offsets;
+  const edges = TABLE.edges;
+  const bA = A.bits;
+  const bB = B.bits;
+  const yA = A.yv;
+  const yB = B.yv;
+  const zA = A.zv;
+  const zB = B.zv;
+  const padX = I === 0 || I === nx;
+  for (let J = 0; J <= ny; J++) {
+    const padY = J === 0 || J === ny;
+    // Cells with two or more axes in the pad contain only collinear crossings (all on one box
+    // edge line) and, with cap vertices merged per sample, only zero-area triangles; the caps on
+    // either side meet directly without them.
+    if (padX && padY) continue;
+    const padXY = padX || padY;
+    const w0 = J * W;
+    const w1 = w0 + W;
+    let any = bA[w0]! | bB[w0]! | bA[w1]! | bB[w1]!;
+    let all = bA[w0]! & bB[w0]! & bA[w1]! & bB[w1]!;
+    for (let w = 0; w < W; w++) {
+      let anyNext = 0;
+      let allNext = 0;
+      if (w + 1 < W) {
+        anyNext = bA[w0 + w + 1]! | bB[w0 + w + 1]! | bA[w1 + w + 1]! | bB[w1 + w + 1]!;
+        allNext = bA[w0 + w + 1]! & bB[w0 + w + 1]! & bA[w1 + w + 1]! & bB[w1 + w + 1]!;
+      }
+      // Bit K: cell (J, K) has an inside corner and is not entirely inside.
+      let cells = (any | (any >>> 1) | (anyNext << 31)) & ~(all & ((all >>> 1) | (allNext << 31)));
+      any = anyNext;
+      all = allNext;
+      while (cells !== 0) {
+        const low = cells & -cells;
+        cells ^= low;
+        const K = (w << 5) + 31 - Math.clz32(low);
+        if (padXY && (K === 0 || K === nz)) continue;
+        const a0 = bitPair(bA, w0, K);
+        const b0 = bitPair(bB, w0, K);
+        const a1 = bitPair(bA, w1, K);
+        const b1 = bitPair(bB, w1, K);
+        const c =
+          (a0 & 1) | ((b0 & 1) << 1) | ((a1 & 1) << 2) | ((b1 & 1) << 3) | ((a0 >> 1) << 4) | ((b0 >> 1) << 5) | ((a1 >> 1) << 6) | ((b1 >> 1) << 7);
+        const o0 = offsets[c]!;
+        const end = offsets[c + 1]!;
+        const t = out.reserveIndices(end - o0);
+        let n = out.indexCount;
+        const b = J * PZ + K;
+        for (let o = o0; o < end; o++) {
+          const e = edges[o]!;
+          let v: number;
+          // Edge e: axis e >> 2, low bits the offsets on the other two axes (see the top of the file).
+          switch (e) {
+            case 0: v = xv[b]!; break;
+            case 1: v = xv[b + PZ]!; break;
+            case 2: v = xv[b + 1]!; break;
+            case 3: v = xv[b + 1 + PZ]!; break;
+            case 4: v = yA[b]!; break;
+            case 5: v = yB[b]!; break;
+            case 6: v = yA[b + 1]!; break;
+            case 7: v = yB[b + 1]!; break;
+            case 8: v = zA[b]!; break;
+            case 9: v = zB[b]!; break;
+            case 10: v = zA[b + PZ]!; break;
+            default: v = zB[b + PZ]!; break;
+          }
+          t[n++] = v;
+        }
+        out.indexCount = n;
+      }
+    }
+  }
+}
+
+/**
  * Extracts the iso-surface of `field` (index (i * ny + j) * nz + k; inside where value >= iso).
  * Positions are in grid index units. The surface is always closed and wound counter-clockwise
  * seen from outside, including where the solid is cut off by the grid boundary.
@@ -265,11 +482,8 @@ export function marchingCubes(
   const PZ = nz + 2;
   const W = (PZ + 31) >>> 5;
   const size = PY * PZ;
-  const verts = new GrowableVertices();
-  let indices = new Uint32Array(3 * 8192);
-  let indexCount = 0;
-  const ev = new Int32Array(12);
-  const { offsets, edges } = TABLE;
+  const g: Grid = { nx, ny, nz, PZ, W, iso };
+  const out = new Output();
 
   const newSlice = (): Slice => ({
     bits: new Int32Array(PY * W),
@@ -278,172 +492,19 @@ export function marchingCubes(
     cap: new Int32Array(size),
   });
 
-  const capVertex = (s: Slice, I: number, idx: number): number => {
-    let v = s.cap[idx]!;
-    if (v < 0) {
-      const J = (idx / PZ) | 0;
-      v = verts.push(I - 1, J - 1, idx - J * PZ - 1);
-      s.cap[idx] = v;
-    }
-    return v;
-  };
-
-  const loadSlice = (s: Slice, I: number): void => {
-    const { bits, yv, zv, cap } = s;
-    bits.fill(0);
-    cap.fill(-1);
-    if (I === 0 || I === nx + 1) return;
-    const i = I - 1;
-    const base = i * ny * nz;
-    for (let J = 1; J <= ny; J++) {
-      const fo = base + (J - 1) * nz - 1;
-      let w = J * W;
-      let acc = 0;
-      for (let K = 1; K <= nz; K++) {
-        if (field[fo + K]! >= iso) acc |= 1 << (K & 31);
-        if ((K & 31) === 31) {
-          bits[w++] = acc;
-          acc = 0;
-        }
-      }
-      bits[w] = acc;
-    }
-
-    // Rows 0 and ny + 1 are the pad, so edges into them end on caps.
-    for (let J = 0; J <= ny; J++) {
-      for (let w = 0; w < W; w++) {
-        let d = bits[J * W + w]! ^ bits[(J + 1) * W + w]!;
-        while (d !== 0) {
-          const low = d & -d;
-          d ^= low;
-          const K = (w << 5) + 31 - Math.clz32(low);
-          const idx = J * PZ + K;
-          if (J === 0) yv[idx] = capVertex(s, I, idx + PZ);
-          else if (J === ny) yv[idx] = capVertex(s, I, idx);
-          else {
-            const f0 = base + (J - 1) * nz + (K - 1);
-            yv[idx] = verts.push(i, J - 1 + crossingT(field[f0]!, field[f0 + nz]!, iso), K - 1);
-          }
-        }
-      }
-    }
-    for (let J = 1; J <= ny; J++) {
-      for (let w = 0; w < W; w++) {
-        const cur = bits[J * W + w]!;
-        const next = w + 1 < W ? bits[J * W + w + 1]! : 0;
-        let d = cur ^ ((cur >>> 1) | (next << 31));
-        while (d !== 0) {
-          const low = d & -d;
-          d ^= low;
-          const K = (w << 5) + 31 - Math.clz32(low);
-          const idx = J * PZ + K;
-          if (K === 0) zv[idx] = capVertex(s, I, idx + 1);
-          else if (K === nz) zv[idx] = capVertex(s, I, idx);
-          else {
-            const f0 = base + (J - 1) * nz + (K - 1);
-            zv[idx] = verts.push(i, J - 1, K - 1 + crossingT(field[f0]!, field[f0 + 1]!, iso));
-          }
-        }
-      }
-    }
-  };
-
   let A = newSlice();
   let B = newSlice();
   const xv = new Int32Array(size);
-  loadSlice(B, 0);
+  loadSlice(field, g, out, B, 0);
 
   for (let I = 0; I <= nx; I++) {
     const swap = A;
     A = B;
     B = swap;
-    loadSlice(B, I + 1);
-    const bA = A.bits;
-    const bB = B.bits;
-
-    // x edges between the two slices.
-    const fA = (I - 1) * ny * nz;
-    for (let J = 1; J <= ny; J++) {
-      for (let w = 0; w < W; w++) {
-        let d = bA[J * W + w]! ^ bB[J * W + w]!;
-        while (d !== 0) {
-          const low = d & -d;
-          d ^= low;
-          const K = (w << 5) + 31 - Math.clz32(low);
-          const idx = J * PZ + K;
-          if (I === 0) xv[idx] = capVertex(B, I + 1, idx);
-          else if (I === nx) xv[idx] = capVertex(A, I, idx);
-          else {
-            const f0 = fA + (J - 1) * nz + (K - 1);
-            xv[idx] = verts.push(I - 1 + crossingT(field[f0]!, field[f0 + ny * nz]!, iso), J - 1, K - 1);
-          }
-        }
-      }
-    }
-
-    const yA = A.yv;
-    const yB = B.yv;
-    const zA = A.zv;
-    const zB = B.zv;
-    const padX = I === 0 || I === nx;
-    for (let J = 0; J <= ny; J++) {
-      const padY = J === 0 || J === ny;
-      // Cells with two or more axes in the pad contain only collinear crossings (all on one box
-      // edge line) and, with cap vertices merged per sample, only zero-area triangles; the caps
-      // on either side meet directly without them.
-      if (padX && padY) continue;
-      const padXY = padX || padY;
-      const w0 = J * W;
-      const w1 = w0 + W;
-      let any = bA[w0]! | bB[w0]! | bA[w1]! | bB[w1]!;
-      let all = bA[w0]! & bB[w0]! & bA[w1]! & bB[w1]!;
-      for (let w = 0; w < W; w++) {
-        let anyNext = 0;
-        let allNext = 0;
-        if (w + 1 < W) {
-          anyNext = bA[w0 + w + 1]! | bB[w0 + w + 1]! | bA[w1 + w + 1]! | bB[w1 + w + 1]!;
-          allNext = bA[w0 + w + 1]! & bB[w0 + w + 1]! & bA[w1 + w + 1]! & bB[w1 + w + 1]!;
-        }
-        // Bit K: cell (J, K) has an inside corner and is not entirely inside.
-        let cells = (any | (any >>> 1) | (anyNext << 31)) & ~(all & ((all >>> 1) | (allNext << 31)));
-        any = anyNext;
-        all = allNext;
-        while (cells !== 0) {
-          const low = cells & -cells;
-          cells ^= low;
-          const K = (w << 5) + 31 - Math.clz32(low);
-          if (padXY && (K === 0 || K === nz)) continue;
-          const a0 = bitPair(bA, w0, K);
-          const b0 = bitPair(bB, w0, K);
-          const a1 = bitPair(bA, w1, K);
-          const b1 = bitPair(bB, w1, K);
-          const c =
-            (a0 & 1) | ((b0 & 1) << 1) | ((a1 & 1) << 2) | ((b1 & 1) << 3) | ((a0 >> 1) << 4) | ((b0 >> 1) << 5) | ((a1 >> 1) << 6) | ((b1 >> 1) << 7);
-          const b = J * PZ + K;
-          const bz = b + 1;
-          ev[0] = xv[b]!;
-          ev[1] = xv[b + PZ]!;
-          ev[2] = xv[bz]!;
-          ev[3] = xv[bz + PZ]!;
-          ev[4] = yA[b]!;
-          ev[5] = yB[b]!;
-          ev[6] = yA[bz]!;
-          ev[7] = yB[bz]!;
-          ev[8] = zA[b]!;
-          ev[9] = zB[b]!;
-          ev[10] = zA[b + PZ]!;
-          ev[11] = zB[b + PZ]!;
-          if (indexCount + MAX_CASE_INDICES > indices.length) {
-            const bigger = new Uint32Array(indices.length * 2);
-            bigger.set(indices);
-            indices = bigger;
-          }
-          const end = offsets[c + 1]!;
-          for (let o = offsets[c]!; o < end; o++) indices[indexCount++] = ev[edges[o]!]!;
-        }
-      }
-    }
+    loadSlice(field, g, out, B, I + 1);
+    xEdges(field, g, out, A, B, I, xv);
+    emitCells(g, out, A, B, I, xv);
   }
 
-  return { positions: verts.data.slice(0, 3 * verts.count), indices: indices.slice(0, indexCount) };
+  return { positions: out.positions.slice(0, 3 * out.vertexCount), indices: out.indices.slice(0, out.indexCount) };
 }
