@@ -163,6 +163,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       p.decimatedFrom !== undefined ? `simplified from ${p.decimatedFrom.toLocaleString('en')} triangles` : '',
     ].filter(Boolean);
     if (changes.length > 0) process.stderr.write(`Mesh: ${changes.join(', ')}.\n`);
+    const dense = request.resolution ** 3;
+    process.stderr.write(
+      `Sampling: ${result.sampling.queries.toLocaleString('en')} density queries (${((100 * result.sampling.queries) / dense).toFixed(1)}% of a dense grid)` +
+        `${result.sampling.fellBackToDense ? '; the field was too rough to refine safely, so every point was sampled' : ''}.\n`,
+    );
     for (const file of result.files) process.stdout.write(`${file}\n`);
     await model.dispose();
     return 0;

@@ -68,6 +68,14 @@ export interface GenerateResult {
   readonly timingsMs: Partial<Record<Stage, number>>;
   /** What the mesh stage changed: floaters removed, holes closed, triangles before simplification. */
   readonly processing: ProcessingReport;
+  readonly sampling: SamplingReport;
+}
+
+export interface SamplingReport {
+  /** Density queries spent on the grid (a dense grid spends resolution³). */
+  readonly queries: number;
+  /** Adaptive sampling found the field too rough to refine safely and sampled every point. */
+  readonly fellBackToDense: boolean;
 }
 
 const DECODER_BATCH = 262_144;
@@ -107,11 +115,13 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     onProgress: (fraction: number) =>
       report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
   };
-  const field = await timed('surface', async () =>
-    request.sampling === 'adaptive'
-      ? (await sampleCoarseToFine(query, resolution, request.threshold, sampling)).field
-      : sampleDenseGrid(query, resolution, sampling),
-  );
+  let samplingReport: SamplingReport = { queries: resolution ** 3, fellBackToDense: false };
+  const field = await timed('surface', async () => {
+    if (request.sampling !== 'adaptive') return sampleDenseGrid(query, resolution, sampling);
+    const adaptive = await sampleCoarseToFine(query, resolution, request.threshold, sampling);
+    samplingReport = { queries: adaptive.queries, fellBackToDense: adaptive.fellBackToDense };
+    return adaptive.field;
+  });
 
   report({ stage: 'mesh', fraction: 0, message: 'Extracting the surface' });
   const raw = await timed('mesh', async () => marchingCubes(field, [resolution, resolution, resolution], request.threshold));
@@ -186,6 +196,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     modelKind: model.kind,
     timingsMs: timings,
     processing: processed.report,
+    sampling: samplingReport,
   };
 }
 
