@@ -1,20 +1,10 @@
 import type { Mesh } from './mesh.js';
+import { findRoot } from './unionFind.js';
 
 export interface RemoveFloatersResult {
   readonly mesh: Mesh;
   readonly removedComponents: number;
   readonly removedTriangles: number;
-}
-
-function findRoot(parent: Uint32Array, v: number): number {
-  let r = v;
-  while (parent[r] !== r) r = parent[r]!;
-  while (parent[v] !== r) {
-    const next = parent[v]!;
-    parent[v] = r;
-    v = next;
-  }
-  return r;
 }
 
 function triangleArea(positions: Float32Array, a: number, b: number, c: number): number {

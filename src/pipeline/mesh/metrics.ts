@@ -1,4 +1,5 @@
 import type { Mesh } from './mesh.js';
+import { findRoot } from './unionFind.js';
 
 export interface MeshMetrics {
   readonly vertices: number;
@@ -17,17 +18,6 @@ export interface MeshMetrics {
   readonly volume: number;
   readonly area: number;
   readonly bbox: { readonly min: [number, number, number]; readonly max: [number, number, number] };
-}
-
-function findRoot(parent: Uint32Array, v: number): number {
-  let r = v;
-  while (parent[r] !== r) r = parent[r]!;
-  while (parent[v] !== r) {
-    const next = parent[v]!;
-    parent[v] = r;
-    v = next;
-  }
-  return r;
 }
 
 export function meshMetrics(mesh: Mesh): MeshMetrics {
