@@ -18,44 +18,13 @@ import { convertCheckpoint } from '../src/pipeline/network/triposr/convert.js';
 import { sampleCoarseToFine } from '../src/pipeline/surface/coarseToFine.js';
 import { sampleDenseGrid, type DensityQuery } from '../src/pipeline/surface/grid.js';
 import { marchingCubes } from '../src/pipeline/surface/marchingCubes.js';
+import { oneSidedVertexDistance } from '../test/fixtures/numeric.js';
 
 const N = Number(process.argv[2] ?? 256);
 const MARGIN = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
 const COARSE_STEP = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const ISO = 25;
 const PYTHON = '/usr/bin/python3';
-
-/** Largest distance from a vertex of `a` to the nearest vertex of `b` (grid units), Infinity past 32. */
-function oneSided(a: Float32Array, b: Float32Array): number {
-  const cells = new Map<number, number[]>();
-  const key = (x: number, y: number, z: number): number => ((x + 2) * 1024 + (y + 2)) * 1024 + (z + 2);
-  for (let v = 0; v < b.length; v += 3) {
-    const k = key(Math.floor(b[v]!), Math.floor(b[v + 1]!), Math.floor(b[v + 2]!));
-    const list = cells.get(k);
-    if (list) list.push(v);
-    else cells.set(k, [v]);
-  }
-  let worst = 0;
-  for (let v = 0; v < a.length; v += 3) {
-    const x = a[v]!, y = a[v + 1]!, z = a[v + 2]!;
-    const cx = Math.floor(x), cy = Math.floor(y), cz = Math.floor(z);
-    let best = Infinity;
-    for (let r = 1; r <= 32 && !(best <= r); r++) {
-      for (let i = cx - r; i <= cx + r; i++) {
-        for (let j = cy - r; j <= cy + r; j++) {
-          for (let k = cz - r; k <= cz + r; k++) {
-            for (const w of cells.get(key(i, j, k)) ?? []) {
-              const d = Math.hypot(b[w]! - x, b[w + 1]! - y, b[w + 2]! - z);
-              if (d < best) best = d;
-            }
-          }
-        }
-      }
-    }
-    if (best > worst) worst = best;
-  }
-  return worst;
-}
 
 async function compare(label: string, model: LoadedModel): Promise<void> {
   const image = new Float32Array(3 * IMAGE_SIZE * IMAGE_SIZE).fill(0.5);
@@ -84,7 +53,7 @@ async function compare(label: string, model: LoadedModel): Promise<void> {
 
   const a = marchingCubes(dense, dims, ISO);
   const b = marchingCubes(field, dims, ISO);
-  const hausdorff = Math.max(oneSided(a.positions, b.positions), oneSided(b.positions, a.positions));
+  const hausdorff = Math.max(oneSidedVertexDistance(a.positions, b.positions, 32), oneSidedVertexDistance(b.positions, a.positions, 32));
   const distance = Number.isFinite(hausdorff) ? `≤ ${hausdorff.toFixed(3)}` : '> 32';
   let wrongSide = 0;
   for (let i = 0; i < dense.length; i++) if (dense[i]! >= ISO !== field[i]! >= ISO) wrongSide++;

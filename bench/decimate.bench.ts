@@ -18,6 +18,7 @@ import { decimate } from '../src/pipeline/mesh/decimate.js';
 import type { Mesh } from '../src/pipeline/mesh/mesh.js';
 import { meshMetrics } from '../src/pipeline/mesh/metrics.js';
 import { marchingCubes } from '../src/pipeline/surface/marchingCubes.js';
+import { sphereTorusField } from '../test/fixtures/numeric.js';
 
 const N = 320;
 const RADIUS = 0.75;
@@ -26,19 +27,7 @@ const RUNS = 3;
 const PYTHON = '/usr/bin/python3';
 
 function buildMesh(): Mesh {
-  const field = new Float32Array(N * N * N);
-  const axis = Float64Array.from({ length: N }, (_, i) => (i / (N - 1)) * 2 * RADIUS - RADIUS);
-  for (let i = 0; i < N; i++) {
-    for (let j = 0; j < N; j++) {
-      for (let k = 0; k < N; k++) {
-        const x = axis[i]!, y = axis[j]!, z = axis[k]!;
-        const ball = 0.3 - Math.hypot(x + 0.35, y, z);
-        const ring = 0.1 - Math.hypot(Math.hypot(x - 0.35, y) - 0.28, z);
-        field[(i * N + j) * N + k] = Math.max(ball, ring);
-      }
-    }
-  }
-  return marchingCubes(field, [N, N, N], 0);
+  return marchingCubes(sphereTorusField(N, RADIUS), [N, N, N], 0);
 }
 
 function median(values: number[]): number {

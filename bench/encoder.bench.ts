@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { openCheckpoint } from '../src/pipeline/network/checkpoint/torchCheckpoint.js';
 import { BUILDER_VERSION, convertCheckpoint, type Precision } from '../src/pipeline/network/triposr/convert.js';
+import { relativeError } from '../test/fixtures/numeric.js';
 
 const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
 const ROOT = resolve(__dirname, '..');
@@ -146,16 +147,6 @@ interface TorchResult {
   runs_s: number[];
   torch: string;
   threads: number;
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 const mallocEnv = (env: NodeJS.ProcessEnv): string =>

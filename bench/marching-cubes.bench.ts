@@ -10,27 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { marchingCubes } from '../src/pipeline/surface/marchingCubes.js';
+import { sphereTorusField } from '../test/fixtures/numeric.js';
 
 const N = 256;
 const RADIUS = 0.87;
 const RUNS = 5;
 const PYTHON = '/usr/bin/python3';
-
-function buildField(): Float32Array {
-  const field = new Float32Array(N * N * N);
-  const axis = Float64Array.from({ length: N }, (_, i) => (i / (N - 1)) * 2 * RADIUS - RADIUS);
-  for (let i = 0; i < N; i++) {
-    for (let j = 0; j < N; j++) {
-      for (let k = 0; k < N; k++) {
-        const x = axis[i]!, y = axis[j]!, z = axis[k]!;
-        const ball = 0.3 - Math.hypot(x + 0.35, y, z);
-        const ring = 0.1 - Math.hypot(Math.hypot(x - 0.35, y) - 0.28, z);
-        field[(i * N + j) * N + k] = Math.max(ball, ring);
-      }
-    }
-  }
-  return field;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -67,7 +52,7 @@ print(json.dumps({"seconds": times[len(times) // 2], "faces": int(len(faces)), "
 
 function main(): void {
   const tField = performance.now();
-  const field = buildField();
+  const field = sphereTorusField(N, RADIUS);
   console.log(`field ${N}^3 built in ${((performance.now() - tField) / 1000).toFixed(2)} s`);
 
   marchingCubes(field, [N, N, N], 0); // warm-up so the JIT has compiled the hot loops

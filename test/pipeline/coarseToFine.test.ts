@@ -6,6 +6,7 @@ import { CancelledError } from '../../src/pipeline/progress.js';
 import { sampleCoarseToFine } from '../../src/pipeline/surface/coarseToFine.js';
 import { sampleDenseGrid, type DensityQuery } from '../../src/pipeline/surface/grid.js';
 import { marchingCubes } from '../../src/pipeline/surface/marchingCubes.js';
+import { oneSidedVertexDistance } from '../fixtures/numeric.js';
 
 const ISO = 25;
 const RADIUS = 0.87;
@@ -43,45 +44,6 @@ function counting(query: DensityQuery): { query: DensityQuery; count: () => numb
     },
     count: () => n,
   };
-}
-
-/**
- * Largest distance from a vertex of `a` to the nearest vertex of `b`, in grid units. The nearest
- * vertex of `b` lies on `b`'s surface, so this bounds the vertex-to-surface distance from above;
- * a pass at this bound is a pass at the true one. A spatial hash of unit cells is searched in growing
- * shells, and a shell of radius r is exhaustive for every vertex within r.
- */
-function oneSidedVertexDistance(a: Float32Array, b: Float32Array): number {
-  const cells = new Map<number, number[]>();
-  const key = (x: number, y: number, z: number): number => ((x + 2) * 1024 + (y + 2)) * 1024 + (z + 2);
-  for (let v = 0; v < b.length; v += 3) {
-    const k = key(Math.floor(b[v]!), Math.floor(b[v + 1]!), Math.floor(b[v + 2]!));
-    const list = cells.get(k);
-    if (list) list.push(v);
-    else cells.set(k, [v]);
-  }
-  let worst = 0;
-  for (let v = 0; v < a.length; v += 3) {
-    const x = a[v]!, y = a[v + 1]!, z = a[v + 2]!;
-    const cx = Math.floor(x), cy = Math.floor(y), cz = Math.floor(z);
-    let best = Infinity;
-    for (let r = 1; r <= 4 && !(best <= r); r++) {
-      for (let i = cx - r; i <= cx + r; i++) {
-        for (let j = cy - r; j <= cy + r; j++) {
-          for (let k = cz - r; k <= cz + r; k++) {
-            const list = cells.get(key(i, j, k));
-            if (!list) continue;
-            for (const w of list) {
-              const d = Math.hypot(b[w]! - x, b[w + 1]! - y, b[w + 2]! - z);
-              if (d < best) best = d;
-            }
-          }
-        }
-      }
-    }
-    if (best > worst) worst = best;
-  }
-  return worst;
 }
 
 interface Case {
@@ -152,8 +114,8 @@ for (const c of cases) {
     assert.ok(m.watertight, 'watertight');
 
     const hausdorff = Math.max(
-      oneSidedVertexDistance(mesh.positions, dense.positions),
-      oneSidedVertexDistance(dense.positions, mesh.positions),
+      oneSidedVertexDistance(mesh.positions, dense.positions, 4),
+      oneSidedVertexDistance(dense.positions, mesh.positions, 4),
     );
     console.log(`# ${c.name} @${n}: queries ${(100 * ratio).toFixed(2)}%, Hausdorff ≤ ${hausdorff.toFixed(3)} voxel`);
     assert.ok(hausdorff <= 0.5, `${c.name}: Hausdorff ${hausdorff} voxels`);
@@ -170,7 +132,7 @@ test('control: without the margin the thin plate is missed, so the plate case do
   assert.ok(wrong > 1000, `${wrong} points on the wrong side`);
   // And the distance measure sees the missing plate.
   const dims = [n, n, n] as const;
-  const missed = oneSidedVertexDistance(marchingCubes(dense, dims, ISO).positions, marchingCubes(field, dims, ISO).positions);
+  const missed = oneSidedVertexDistance(marchingCubes(dense, dims, ISO).positions, marchingCubes(field, dims, ISO).positions, 4);
   assert.ok(missed > 0.5, `distance ${missed}`);
 });
 

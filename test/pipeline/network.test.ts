@@ -21,23 +21,12 @@ import {
   writeStandinModels,
   type StandinExpectation,
 } from '../../src/pipeline/network/standinModel.js';
+import { mulberry32 } from '../fixtures/numeric.js';
 
 const BOX = 0.87;
 const ISO = 25;
 const SIZE = 512;
 const PLANE = SIZE * SIZE;
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestImage {
   pixels: Float32Array;
@@ -46,7 +35,7 @@ interface TestImage {
 
 /** A noisy image around `base` per channel; the mean is computed in float64 from the float32 values. */
 function makeImage(base: [number, number, number], spread: number, seed: number): TestImage {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const pixels = new Float32Array(3 * PLANE);
   const mean: [number, number, number] = [0, 0, 0];
   for (let c = 0; c < 3; c++) {
@@ -62,7 +51,7 @@ function makeImage(base: [number, number, number], spread: number, seed: number)
 }
 
 function randomDirections(count: number, seed: number): [number, number, number][] {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const dirs: [number, number, number][] = [
     [1, 0, 0],
     [-1, 0, 0],
@@ -281,7 +270,7 @@ describe('network: stand-in model through onnxruntime', () => {
       [dark, darkCodes],
       [bright, brightCodes],
     ] as const) {
-      const random = rng(5);
+      const random = mulberry32(5);
       const pts: number[][] = [];
       for (let i = 0; i < 500; i++) pts.push([0, 1, 2].map(() => (random() * 2 - 1) * 0.95 * BOX));
       const { color } = await model.decode(codes, Float32Array.from(pts.flat()));
@@ -298,7 +287,7 @@ describe('network: stand-in model through onnxruntime', () => {
     const empty = await model.decode(brightCodes, new Float32Array(0));
     assert.equal(empty.density.length, 0);
     assert.equal(empty.color.length, 0);
-    const random = rng(9);
+    const random = mulberry32(9);
     const pts = Float32Array.from({ length: 7 * 3 }, () => (random() * 2 - 1) * BOX);
     const all = await model.decode(brightCodes, pts);
     assert.equal(all.density.length, 7);
@@ -315,7 +304,7 @@ describe('network: stand-in model through onnxruntime', () => {
     const t0 = performance.now();
     await model.encode(bright.pixels);
     const encodeMs = performance.now() - t0;
-    const random = rng(3);
+    const random = mulberry32(3);
     for (const count of [131072, 262144]) {
       const pts = Float32Array.from({ length: count * 3 }, () => (random() * 2 - 1) * BOX);
       await model.decode(brightCodes, pts); // warm-up

@@ -35,6 +35,7 @@ import {
   type ConversionProgress,
 } from '../../src/pipeline/network/triposr/convert.js';
 import { interpolatePositionEmbeddings } from '../../src/pipeline/network/triposr/positionalEmbedding.js';
+import { mulberry32, relativeError } from '../fixtures/numeric.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -58,32 +59,8 @@ function expectUserError(fn: () => unknown, ...mentions: readonly string[]): Use
   assert.fail('expected a UserError');
 }
 
-/** ‖a − b‖ / ‖b‖ in float64. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 function readF32(bytes: Buffer): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A state dict held in memory, for the checks that need no real checkpoint. */
@@ -250,7 +227,7 @@ describe('triposr: state dict against config', () => {
 describe('triposr: position table (transformers 4.35 semantics)', () => {
   it('matches torch’s F.interpolate(scale_factor=32.1/14, bicubic) and not the size=(32,32) variant', async () => {
     const hidden = 24;
-    const random = rng(Date.now());
+    const random = mulberry32(Date.now());
     const table = Float32Array.from({ length: 197 * hidden }, () => random() * 2 - 1);
     const path = join(work, 'pos.f32');
     await writeFile(path, table);
@@ -345,7 +322,7 @@ describe('triposr: streamed writer', () => {
 describe('triposr: conversion', () => {
   const config = (): TripoSRConfig => parseConfig(tinyYaml);
   const randomWeights = (seed: number): MemoryStateDict => {
-    const random = rng(seed);
+    const random = mulberry32(seed);
     return MemoryStateDict.fromConfig(config(), (_, n) => Float32Array.from({ length: n }, () => (random() - 0.5) * 0.1));
   };
 
@@ -414,7 +391,7 @@ describe('triposr: parity with the PyTorch reference (tiny random checkpoint)', 
     dir = await mkdtemp(join(work, 'parity-'));
     console.log(`parity: checkpoint seed ${seed}`);
     await python([join(REFERENCE, 'make_checkpoint.py'), '--config', 'tiny', '--out', join(dir, 'ckpt'), '--seed', String(seed)]);
-    const random = rng(seed);
+    const random = mulberry32(seed);
     image = Float32Array.from({ length: 3 * 512 * 512 }, () => random());
     points = Float32Array.from({ length: P * 3 }, () => (random() * 2 - 1) * 0.87);
     await writeFile(join(dir, 'image.f32'), image);

@@ -528,6 +528,21 @@ export interface ExternalisedModel {
   totalBytes: number;
 }
 
+/** `t` as a tensor whose bytes live in the external file `location` at `offset`. */
+function externalTensor(t: TensorProto, location: string, offset: number, length: number): TensorProto {
+  const moved: TensorProto = {
+    ...t,
+    dataLocation: DataLocation.EXTERNAL,
+    externalData: [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(length) },
+    ],
+  };
+  delete moved.rawData;
+  return moved;
+}
+
 /**
  * Moves the raw data of large top-level initializers into an external data layout. The input model is
  * not modified; the returned one shares everything but the rewritten tensors.
@@ -548,16 +563,7 @@ export function externaliseTensors(model: ModelProto, options: ExternaliseOption
     if (raw === undefined || raw.byteLength < minBytes) return t;
     offset = Math.ceil(offset / alignment) * alignment;
     chunks.push({ offset, bytes: raw });
-    const moved: TensorProto = {
-      ...t,
-      dataLocation: DataLocation.EXTERNAL,
-      externalData: [
-        { key: 'location', value: location },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(raw.byteLength) },
-      ],
-    };
-    delete moved.rawData;
+    const moved = externalTensor(t, location, offset, raw.byteLength);
     offset += raw.byteLength;
     return moved;
   });
@@ -641,16 +647,7 @@ export async function writeModel(
         } else {
           offset = Math.ceil(offset / alignment) * alignment;
           await writeFully(file, raw, offset);
-          const moved: TensorProto = {
-            ...t,
-            dataLocation: DataLocation.EXTERNAL,
-            externalData: [
-              { key: 'location', value: location },
-              { key: 'offset', value: String(offset) },
-              { key: 'length', value: String(raw.byteLength) },
-            ],
-          };
-          delete moved.rawData;
+          const moved = externalTensor(t, location, offset, raw.byteLength);
           initializer.push(moved);
           offset += raw.byteLength;
         }
