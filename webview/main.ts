@@ -6,6 +6,7 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { homeView, PREVIEW_FIELD_OF_VIEW, type HomeView } from './homeView.js';
 import { parseHostToWebview, type PreviewInfo, type PreviewMesh, type WebviewToHost } from '../src/shared/protocol.js';
 
 interface VsCodeApi {
@@ -28,7 +29,7 @@ renderer.setPixelRatio(window.devicePixelRatio);
 viewport.appendChild(renderer.domElement);
 
 const scene = new THREE.Scene();
-const camera = new THREE.PerspectiveCamera(35, 1, 0.001, 100);
+const camera = new THREE.PerspectiveCamera(PREVIEW_FIELD_OF_VIEW, 1, 0.001, 100);
 const controls = new OrbitControls(camera, renderer.domElement);
 controls.enableDamping = true;
 
@@ -40,7 +41,7 @@ scene.add(keyLight);
 const material = new THREE.MeshStandardMaterial({ vertexColors: true, roughness: 0.8, metalness: 0 });
 let model: THREE.Mesh | undefined;
 let grid: THREE.GridHelper | undefined;
-let home: { position: THREE.Vector3; target: THREE.Vector3 } | undefined;
+let home: HomeView | undefined;
 
 function themeBackground(): THREE.Color {
   const css = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim();
@@ -76,24 +77,15 @@ function show(mesh: PreviewMesh, info: PreviewInfo): void {
 
   const box = geometry.boundingBox ?? new THREE.Box3();
   const size = box.getSize(new THREE.Vector3());
-  const centre = box.getCenter(new THREE.Vector3());
   const radius = geometry.boundingSphere?.radius ?? 1;
   if (grid) scene.remove(grid);
   grid = new THREE.GridHelper(radius * 4, 20, 0x888888, 0x444444);
   grid.position.y = box.min.y;
   scene.add(grid);
 
-  // glTF's frame: the object's front faces +Z, so the camera starts in front of it, a little above.
-  // Fit the bounding sphere in the narrower of the two fields of view, with a margin.
-  const halfVertical = THREE.MathUtils.degToRad(camera.fov / 2);
-  const halfHorizontal = Math.atan(Math.tan(halfVertical) * camera.aspect);
-  const distance = (radius / Math.sin(Math.min(halfVertical, halfHorizontal))) * 1.3;
-  home = {
-    position: centre.clone().add(new THREE.Vector3(0.35, 0.3, 1).normalize().multiplyScalar(distance)),
-    target: centre,
-  };
-  camera.near = distance / 100;
-  camera.far = distance * 100;
+  home = homeView(box, radius, camera.fov, camera.aspect);
+  camera.near = home.near;
+  camera.far = home.far;
   resetView();
   showInfo(info, size);
 }
