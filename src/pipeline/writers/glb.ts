@@ -45,13 +45,17 @@ interface AccessorJson {
 export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
   const vertexCount = mesh.positions.length / 3;
   if (!Number.isInteger(vertexCount)) throw new RangeError('Mesh positions length is not a multiple of 3.');
-  checkFinite(mesh.positions, 'positions');
+  if (mesh.normals && mesh.normals.length !== mesh.positions.length) {
+    throw new RangeError('Mesh normals length does not match positions.');
+  }
+  if (mesh.colors && mesh.colors.length !== mesh.positions.length) {
+    throw new RangeError('Mesh colors length does not match positions.');
+  }
+  // One pass both checks every coordinate and finds the bounds the POSITION accessor must state.
+  const { min, max } = finiteBounds(mesh.positions);
 
   const triangles = distinctTriangles(mesh.indices, vertexCount);
   if (triangles.length === 0) throw new RangeError('Mesh has no non-degenerate triangles to write.');
-
-  const normals = mesh.normals ? unitNormals(mesh, triangles) : undefined;
-  const colors = mesh.colors ? clampedColors(mesh.colors, vertexCount) : undefined;
 
   // uint16 is enough up to 65535 vertices: the largest index is then 65534, which stays clear of the
   // primitive-restart value 65535 that the spec forbids as an index.
@@ -75,18 +79,17 @@ export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
   // says explicitly how to step through it.
   const vec3Bytes = vertexCount * 12;
   const positionView = addView(vec3Bytes, ARRAY_BUFFER, 12);
-  const { min, max } = bounds(mesh.positions);
   accessors.push({ bufferView: positionView, componentType: FLOAT, count: vertexCount, type: 'VEC3', min, max });
   attributes.POSITION = accessors.length - 1;
 
   let normalView = -1;
-  if (normals) {
+  if (mesh.normals) {
     normalView = addView(vec3Bytes, ARRAY_BUFFER, 12);
     accessors.push({ bufferView: normalView, componentType: FLOAT, count: vertexCount, type: 'VEC3' });
     attributes.NORMAL = accessors.length - 1;
   }
   let colorView = -1;
-  if (colors) {
+  if (mesh.colors) {
     colorView = addView(vec3Bytes, ARRAY_BUFFER, 12);
     accessors.push({ bufferView: colorView, componentType: FLOAT, count: vertexCount, type: 'VEC3' });
     attributes.COLOR_0 = accessors.length - 1;
@@ -100,18 +103,6 @@ export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
     type: 'SCALAR',
   });
   const indexAccessor = accessors.length - 1;
-
-  const bin = new Uint8Array(binLength);
-  const dv = new DataView(bin.buffer);
-  writeFloats(dv, views[positionView]!.byteOffset, mesh.positions, vertexCount * 3);
-  if (normals) writeFloats(dv, views[normalView]!.byteOffset, normals, vertexCount * 3);
-  if (colors) writeFloats(dv, views[colorView]!.byteOffset, colors, vertexCount * 3);
-  const indexOffset = views[indexView]!.byteOffset;
-  if (useShort) {
-    for (let i = 0; i < triangles.length; i++) dv.setUint16(indexOffset + i * 2, triangles[i]!, true);
-  } else {
-    for (let i = 0; i < triangles.length; i++) dv.setUint32(indexOffset + i * 4, triangles[i]!, true);
-  }
 
   const name = options.name;
   const json = {
@@ -136,9 +127,11 @@ export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
     buffers: [{ byteLength: binLength }],
   };
 
+  // The whole file is laid out first and allocated once; the BIN chunk is then filled in place.
   const jsonBytes = new TextEncoder().encode(JSON.stringify(json));
   const jsonChunkLength = align4(jsonBytes.length);
-  const total = 12 + 8 + jsonChunkLength + 8 + binLength;
+  const binStart = 12 + 8 + jsonChunkLength + 8;
+  const total = binStart + binLength;
   const out = new Uint8Array(total);
   const header = new DataView(out.buffer);
   header.setUint32(0, GLB_MAGIC, true);
@@ -150,37 +143,68 @@ export function encodeGlb(mesh: Mesh, options: GlbOptions): Uint8Array {
   // The JSON chunk must be padded with spaces so that it still parses; the BIN chunk pads with zeros,
   // which the zero-initialised array already holds.
   out.fill(0x20, 20 + jsonBytes.length, 20 + jsonChunkLength);
-  const binHeader = 20 + jsonChunkLength;
-  header.setUint32(binHeader, binLength, true);
-  header.setUint32(binHeader + 4, CHUNK_BIN, true);
-  out.set(bin, binHeader + 8);
+  header.setUint32(binStart - 8, binLength, true);
+  header.setUint32(binStart - 4, CHUNK_BIN, true);
+
+  const floats = (view: number): Float32Array => new Float32Array(out.buffer, binStart + views[view]!.byteOffset, vertexCount * 3);
+  const at = (view: number): number => binStart + views[view]!.byteOffset;
+  if (LITTLE_ENDIAN_HOST) {
+    // glTF is little-endian, like every host this runs on in practice: typed-array views over the
+    // output (every view starts 4-aligned) make the copies plain memory moves.
+    floats(positionView).set(mesh.positions);
+    if (mesh.normals) unitNormalsInto(floats(normalView), mesh, triangles);
+    if (mesh.colors) clampColorsInto(floats(colorView), mesh.colors);
+    if (useShort) new Uint16Array(out.buffer, at(indexView), triangles.length).set(triangles);
+    else new Uint32Array(out.buffer, at(indexView), triangles.length).set(triangles);
+  } else {
+    const dv = new DataView(out.buffer);
+    writeFloats(dv, at(positionView), mesh.positions);
+    if (mesh.normals) {
+      const normals = new Float32Array(vertexCount * 3);
+      unitNormalsInto(normals, mesh, triangles);
+      writeFloats(dv, at(normalView), normals);
+    }
+    if (mesh.colors) {
+      const colors = new Float32Array(vertexCount * 3);
+      clampColorsInto(colors, mesh.colors);
+      writeFloats(dv, at(colorView), colors);
+    }
+    const offset = at(indexView);
+    if (useShort) for (let i = 0; i < triangles.length; i++) dv.setUint16(offset + i * 2, triangles[i]!, true);
+    else for (let i = 0; i < triangles.length; i++) dv.setUint32(offset + i * 4, triangles[i]!, true);
+  }
   return out;
 }
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function checkFinite(values: Float32Array, what: string): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new RangeError(`Mesh ${what} contain a non-finite value at ${i}.`);
-  }
-}
-
-
-/** float32 min/max per component, which the spec requires to match the data exactly. */
-function bounds(positions: Float32Array): { min: number[]; max: number[] } {
-  const min = [Infinity, Infinity, Infinity];
-  const max = [-Infinity, -Infinity, -Infinity];
+/**
+ * float32 min/max per component, which the spec requires to match the data exactly, after checking
+ * that every coordinate is finite.
+ */
+function finiteBounds(positions: Float32Array): { min: number[]; max: number[] } {
+  let minX = Infinity, minY = Infinity, minZ = Infinity;
+  let maxX = -Infinity, maxY = -Infinity, maxZ = -Infinity;
   for (let i = 0; i < positions.length; i += 3) {
-    for (let k = 0; k < 3; k++) {
-      const v = positions[i + k]!;
-      if (v < min[k]!) min[k] = v;
-      if (v > max[k]!) max[k] = v;
+    const x = positions[i]!, y = positions[i + 1]!, z = positions[i + 2]!;
+    // x - x is 0 for finite x and NaN for NaN or ±Infinity: one test for all three coordinates.
+    if ((x - x) + (y - y) + (z - z) !== 0) {
+      const k = [x, y, z].findIndex((v) => !Number.isFinite(v));
+      throw new RangeError(`Mesh positions contain a non-finite value at ${i + k}.`);
     }
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
+    if (z < minZ) minZ = z;
+    if (z > maxZ) maxZ = z;
   }
   // -0 would be written as 0 by JSON.stringify anyway; normalise so min/max compare equal to the data.
-  return { min: min.map((v) => v + 0), max: max.map((v) => v + 0) };
+  return { min: [minX + 0, minY + 0, minZ + 0], max: [maxX + 0, maxY + 0, maxZ + 0] };
 }
 
 /**
@@ -188,18 +212,18 @@ function bounds(positions: Float32Array): { min: number[]; max: number[] } {
  * any that cannot be (zero or non-finite) are replaced by the area-weighted normal of the triangles
  * around the vertex, and failing that by +Y.
  */
-function unitNormals(mesh: Mesh, triangles: Uint32Array): Float32Array {
+function unitNormalsInto(out: Float32Array, mesh: Mesh, triangles: Uint32Array): void {
   const src = mesh.normals!;
   const vertexCount = mesh.positions.length / 3;
-  if (src.length !== vertexCount * 3) throw new RangeError('Mesh normals length does not match positions.');
-  const out = new Float32Array(src.length);
   let faceNormals: Float64Array | undefined;
   for (let v = 0; v < vertexCount; v++) {
     let x = src[v * 3]!;
     let y = src[v * 3 + 1]!;
     let z = src[v * 3 + 2]!;
-    let len = Math.hypot(x, y, z);
-    if (!(len > 1e-12) || !Number.isFinite(len)) {
+    // sqrt of the sum of squares: Math.hypot guards against overflow at several times the cost, and
+    // float32 components squared in doubles cannot overflow.
+    let len = Math.sqrt(x * x + y * y + z * z);
+    if (!(len > 1e-12) || !(len < Infinity)) {
       faceNormals ??= accumulatedFaceNormals(mesh.positions, triangles);
       x = faceNormals[v * 3]!;
       y = faceNormals[v * 3 + 1]!;
@@ -216,7 +240,6 @@ function unitNormals(mesh: Mesh, triangles: Uint32Array): Float32Array {
     out[v * 3 + 1] = y / len;
     out[v * 3 + 2] = z / len;
   }
-  return out;
 }
 
 function accumulatedFaceNormals(positions: Float32Array, triangles: Uint32Array): Float64Array {
@@ -243,16 +266,13 @@ function accumulatedFaceNormals(positions: Float32Array, triangles: Uint32Array)
   return acc;
 }
 
-function clampedColors(colors: Float32Array, vertexCount: number): Float32Array {
-  if (colors.length !== vertexCount * 3) throw new RangeError('Mesh colors length does not match positions.');
-  const out = new Float32Array(colors.length);
+function clampColorsInto(out: Float32Array, colors: Float32Array): void {
   for (let i = 0; i < colors.length; i++) {
     const c = colors[i]!;
     out[i] = c > 0 ? (c < 1 ? c : 1) : 0; // also maps NaN to 0
   }
-  return out;
 }
 
-function writeFloats(dv: DataView, offset: number, values: Float32Array, count: number): void {
-  for (let i = 0; i < count; i++) dv.setFloat32(offset + i * 4, values[i]!, true);
+function writeFloats(dv: DataView, offset: number, values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) dv.setFloat32(offset + i * 4, values[i]!, true);
 }
