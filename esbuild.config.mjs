@@ -19,8 +19,9 @@ const common = {
   absWorkingDir: root,
 };
 
-// Native addons cannot be bundled: they load from node_modules at run time.
-const nodeExternals = ['vscode', 'onnxruntime-node', 'sharp'];
+// Native addons cannot be bundled: they load from node_modules at run time. Nor can draco3dgltf, which
+// reads its WebAssembly from its own folder.
+const nodeExternals = ['vscode', 'onnxruntime-node', 'sharp', 'draco3dgltf'];
 
 /** @type {esbuild.BuildOptions[]} */
 const targets = [

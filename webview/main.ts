@@ -113,8 +113,7 @@ function showInfo(info: PreviewInfo, _size: THREE.Vector3): void {
     ['Size (mm)', m.sizeMm.map((v) => formatNumber(v)).join(' × ')],
     ['Volume (cm³)', formatNumber(m.volumeMm3 / 1000, 2)],
     ['Area (cm²)', formatNumber(m.areaMm2 / 100, 2)],
-    ['Model', info.modelKind],
-    ['Ran on', info.provider],
+    ...info.details.map(([label, value]): [string, string] => [label, value]),
     ['Time', `${formatNumber(info.seconds, 1)} s`],
   ];
   const table = element<HTMLTableElement>('metrics');

@@ -1,6 +1,7 @@
 /**
  * The command line over the same pipeline the extension runs:
  *   node dist/cli.js <image> [--out DIR] [--formats glb,dxf,step] [--model DIR] …
+ *   node dist/cli.js <mesh.obj|stl|ply|glb|gltf> [--formats step,dxf] [--up y|z] [--units mm|cm|m|in] …
  * Progress goes to stderr, the written files to stdout (one per line), so the output pipes cleanly.
  */
 import { parseArgs } from 'node:util';
@@ -10,19 +11,30 @@ import { loadModel } from '../pipeline/network/session.js';
 import { prepareModel, type ModelSpec, type PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { defaultCliCacheDir } from '../pipeline/network/store/modelStore.js';
 import { describeCudaInstallProgress, installCudaProvider, notApplicableReason } from '../pipeline/network/cudaProvider/install.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
+import { convertMeshFile, LENGTH_UNITS, type ConvertRequest, type LengthUnit, type UpAxis } from '../pipeline/convert.js';
+import { meshFormatOfPath, MESH_FILE_EXTENSIONS } from '../pipeline/readers/index.js';
+import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
+import { DXF_ENTITY_KINDS, type DxfEntityKind } from '../pipeline/writers/dxf.js';
+import { DEFAULT_OUTPUT_FORMATS, OUTPUT_FORMATS, parseOutputFormats } from '../pipeline/writers/outputs.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
 import { CancelledError, type Progress } from '../pipeline/progress.js';
 import { ProgressBar } from './progressBar.js';
 
 const USAGE = `Usage: image-to-3d <image> [options]
+       image-to-3d <mesh file> [options]
 
-Turns an image into a 3D model and writes <image name>.glb/.dxf/.step next to it.
+Turns an image into a 3D model and writes <image name>.glb/.dxf/.step next to it; or converts a mesh
+file (${MESH_FILE_EXTENSIONS.map((e) => `.${e}`).join(' ')}) to the chosen formats, keeping its size and position.
 
 Options:
-  --out DIR              write the files into DIR instead of the image's folder
-  --formats LIST         comma-separated: ${OUTPUT_FORMATS.join(',')} (default: all)
+  --out DIR              write the files into DIR instead of the source's folder
+  --formats LIST         comma-separated: ${OUTPUT_FORMATS.join(',')}
+                         (default: ${DEFAULT_OUTPUT_FORMATS.join(',')}, without the source's own format)
+  --dxf KIND             DXF entities: 3dface (R12, default), polyface (R12, compact) or mesh (R2010 MESH)
+  --existing POLICY      when an output exists: fail (default), suffix, overwrite
+
+Image options:
   --model WHAT           the network: a folder with encoder.onnx + decoder.onnx, a TripoSR model.ckpt
                          (config.yaml beside it), or "standin" for the built-in demonstration model
                          (default: TripoSR, downloaded once into the cache and converted to ONNX)
@@ -37,10 +49,14 @@ Options:
   --floaters F           drop pieces under this fraction of the largest's area (default 0.02)
   --triangles N          simplify to about N triangles (default 100000; 0 = keep all)
   --size MM              length of the longest side in millimetres (default 100)
-  --existing POLICY      when an output exists: fail (default), suffix, overwrite
   --providers LIST       execution providers in order, e.g. cuda,cpu (default auto)
   --install-cuda         (no image) fetch ONNX Runtime's CUDA provider from NuGet for NVIDIA GPUs on
                          Linux, and say which CUDA/cuDNN libraries it still needs
+
+Mesh file options:
+  --up AXIS              the file's up axis: y or z (default: y for glTF, z for OBJ, STL and PLY)
+  --units UNIT           the file's length unit: ${LENGTH_UNITS.join(', ')} (default: m for glTF, mm otherwise)
+
   -h, --help             show this help
 `;
 
@@ -68,6 +84,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         size: { type: 'string' },
         existing: { type: 'string' },
         providers: { type: 'string' },
+        dxf: { type: 'string' },
+        up: { type: 'string' },
+        units: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         'install-cuda': { type: 'boolean' },
       },
@@ -83,9 +102,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (values['install-cuda']) return installCuda(path.resolve(values.cache ?? defaultCliCacheDir()));
   if (positionals.length !== 1) {
-    process.stderr.write(`Expected one image, got ${positionals.length}.\n\n${USAGE}`);
+    process.stderr.write(`Expected one image or mesh file, got ${positionals.length}.\n\n${USAGE}`);
     return 2;
   }
+  const meshFormat = meshFormatOfPath(positionals[0]);
+  if (meshFormat) return convertFromCli(path.resolve(positionals[0]), meshFormat, values);
 
   let request: GenerateRequest;
   let providers: readonly string[] | 'auto';
@@ -95,7 +116,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     request = {
       imagePath: path.resolve(positionals[0]),
       outDir: values.out ? path.resolve(values.out) : undefined,
-      formats: parseFormats(values.formats),
+      formats: values.formats ? parseOutputFormats(values.formats) : [...DEFAULT_OUTPUT_FORMATS],
+      dxfEntity: parseDxfEntity(values.dxf),
       resolution: parseNumber('--resolution', values.resolution, 256, { integer: true, min: 8, max: 1024 }),
       threshold: parseNumber('--threshold', values.threshold, 25, {}),
       sampling: values.dense ? 'dense' : 'adaptive',
@@ -148,14 +170,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       onProgress: (p: Progress) => bar.update(p),
     });
     bar.done();
-    const m = result.metrics;
-    const size = [0, 1, 2].map((a) => (m.bbox.max[a] - m.bbox.min[a]).toFixed(1)).join(' × ');
-    process.stderr.write(
-      `${m.vertices} vertices, ${m.faces} faces, ${m.components} component(s), ` +
-        `${m.watertight ? 'watertight' : `not watertight (${m.boundaryEdges} boundary, ${m.nonManifoldEdges} non-manifold edges)`}, ` +
-        `${size} mm, volume ${(m.volume / 1000).toFixed(2)} cm³, area ${(m.area / 100).toFixed(2)} cm², ` +
-        `${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`,
-    );
+    process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`);
     const p = result.processing;
     const changes = [
       p.removedComponents > 0 ? `removed ${p.removedComponents} floater(s)` : '',
@@ -173,29 +188,97 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     bar.done();
-    if (err instanceof CancelledError) {
-      process.stderr.write('Cancelled. Nothing was written.\n');
-      return 130;
-    }
-    if (err instanceof UserError) {
-      process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
-      return 1;
-    }
-    process.stderr.write(`Unexpected failure (a bug; please report it): ${(err as Error).stack ?? String(err)}\n`);
-    return 70;
+    return reportFailure(err);
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
-function parseFormats(text: string | undefined): OutputFormat[] {
-  if (!text) return [...OUTPUT_FORMATS];
-  const names = text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const unknown = names.filter((n) => !(OUTPUT_FORMATS as readonly string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new Error(`Unknown format(s) ${unknown.join(', ') || '(none given)'}; choose from ${OUTPUT_FORMATS.join(', ')}.`);
+type ParsedValues = {
+  readonly out?: string;
+  readonly formats?: string;
+  readonly existing?: string;
+  readonly dxf?: string;
+  readonly up?: string;
+  readonly units?: string;
+};
+
+/** Mesh file in, chosen formats out, written next to it: no network involved. */
+async function convertFromCli(meshPath: string, sourceFormat: string, values: ParsedValues): Promise<number> {
+  let request: ConvertRequest;
+  try {
+    request = {
+      meshPath,
+      outDir: values.out ? path.resolve(values.out) : undefined,
+      formats: values.formats ? parseOutputFormats(values.formats) : DEFAULT_OUTPUT_FORMATS.filter((f) => f !== sourceFormat),
+      up: parseUpAxis(values.up),
+      units: parseUnits(values.units),
+      dxfEntity: parseDxfEntity(values.dxf),
+      existing: parseExisting(values.existing),
+    };
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
   }
-  return [...new Set(names as OutputFormat[])];
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.on('SIGINT', onSigint);
+  const bar = new ProgressBar(process.stderr);
+  try {
+    const started = performance.now();
+    const result = await convertMeshFile(request, { signal: abort.signal, onProgress: (p: Progress) => bar.update(p) });
+    bar.done();
+    process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    for (const note of result.notes) process.stderr.write(`${note}.\n`);
+    for (const file of result.files) process.stdout.write(`${file}\n`);
+    return 0;
+  } catch (err) {
+    bar.done();
+    return reportFailure(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function describeMetrics(m: MeshMetrics): string {
+  const size = [0, 1, 2].map((a) => (m.bbox.max[a] - m.bbox.min[a]).toFixed(1)).join(' × ');
+  return (
+    `${m.vertices} vertices, ${m.faces} faces, ${m.components} component(s), ` +
+    `${m.watertight ? 'watertight' : `not watertight (${m.boundaryEdges} boundary, ${m.nonManifoldEdges} non-manifold edges)`}, ` +
+    `${size} mm, volume ${(m.volume / 1000).toFixed(2)} cm³, area ${(m.area / 100).toFixed(2)} cm²`
+  );
+}
+
+/** Prints what went wrong and returns the exit code for it. */
+function reportFailure(err: unknown): number {
+  if (err instanceof CancelledError) {
+    process.stderr.write('Cancelled. Nothing was written.\n');
+    return 130;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
+    return 1;
+  }
+  process.stderr.write(`Unexpected failure (a bug; please report it): ${(err as Error).stack ?? String(err)}\n`);
+  return 70;
+}
+
+function parseDxfEntity(text: string | undefined): DxfEntityKind {
+  if (text === undefined) return '3dface';
+  if ((DXF_ENTITY_KINDS as readonly string[]).includes(text)) return text as DxfEntityKind;
+  throw new Error(`--dxf takes ${DXF_ENTITY_KINDS.join(', ')}; got "${text}".`);
+}
+
+function parseUpAxis(text: string | undefined): UpAxis | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'y' || text === 'z') return text;
+  throw new Error(`--up takes y or z; got "${text}".`);
+}
+
+function parseUnits(text: string | undefined): LengthUnit | undefined {
+  if (text === undefined) return undefined;
+  if ((LENGTH_UNITS as readonly string[]).includes(text)) return text as LengthUnit;
+  throw new Error(`--units takes ${LENGTH_UNITS.join(', ')}; got "${text}".`);
 }
 
 function parseNumber(

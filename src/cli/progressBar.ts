@@ -7,6 +7,7 @@ const STAGE_LABEL: Record<Stage, string> = {
   image: 'image',
   encode: 'encoder',
   surface: 'surface',
+  read: 'read',
   mesh: 'mesh',
   colour: 'colour',
   write: 'write',

@@ -4,6 +4,8 @@ import { PipelineClient, workerScriptPath } from './pipelineClient.js';
 import { downloadModelCommand, generateCommand } from './generateCommand.js';
 import { PreviewPanel } from './previewPanel.js';
 import { installCudaCommand } from './cudaCommand.js';
+import { convertMeshCommand, type ConvertCommandOptions } from './convertCommand.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
 
 let client: PipelineClient | undefined;
 
@@ -18,11 +20,26 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('imageTo3d.generate', (clicked?: vscode.Uri, selected?: vscode.Uri[]) =>
       generateCommand(ctx, clicked instanceof vscode.Uri ? clicked : undefined, Array.isArray(selected) ? selected : undefined),
     ),
+    vscode.commands.registerCommand('imageTo3d.convertMesh', (clicked?: vscode.Uri, selected?: vscode.Uri[], options?: unknown) =>
+      convertMeshCommand(
+        ctx,
+        clicked instanceof vscode.Uri ? clicked : undefined,
+        Array.isArray(selected) ? selected : undefined,
+        convertOptions(options),
+      ),
+    ),
     vscode.commands.registerCommand('imageTo3d.downloadModel', () => downloadModelCommand(ctx)),
     vscode.commands.registerCommand('imageTo3d.installCudaProvider', () => installCudaCommand(ctx)),
     vscode.commands.registerCommand('imageTo3d._previewState', () => PreviewPanel.latestState()),
     { dispose: () => void client?.dispose() },
   );
+}
+
+/** Options other callers may pass as the third argument; anything malformed is ignored. */
+function convertOptions(value: unknown): ConvertCommandOptions {
+  if (typeof value !== 'object' || value === null || !('formats' in value) || !Array.isArray(value.formats)) return {};
+  const formats = value.formats.filter((f): f is OutputFormat => (OUTPUT_FORMATS as readonly string[]).includes(f));
+  return formats.length > 0 ? { formats } : {};
 }
 
 export async function deactivate(): Promise<void> {

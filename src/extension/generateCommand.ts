@@ -1,20 +1,18 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { GenerateRequest } from '../pipeline/run.js';
-import type { Progress, Stage } from '../pipeline/progress.js';
+import type { Stage } from '../pipeline/progress.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/decode.js';
 import type { JobResult } from '../worker/protocol.js';
-import type { PipelineClient } from './pipelineClient.js';
+import { announce, enqueue, existingPolicy, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings, type Settings } from './settings.js';
 import { resolveModel, standinDir, type ModelLocation, type StoragePaths } from './modelLocation.js';
 import { ModelStore } from '../pipeline/network/store/modelStore.js';
-import type { JobFailure, ModelRequest } from '../worker/protocol.js';
+import type { ModelRequest } from '../worker/protocol.js';
 import type { Outcome } from './pipelineClient.js';
 import { PreviewPanel } from './previewPanel.js';
-import type { PreviewInfo } from '../shared/protocol.js';
+import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
 
 /** What the command resolves to (undefined when nothing was generated): tests and other extensions read it. */
 export interface GenerateCommandResult {
@@ -25,13 +23,6 @@ export interface GenerateCommandResult {
   readonly metrics: { readonly vertices: number; readonly faces: number; readonly watertight: boolean };
 }
 
-export interface CommandContext {
-  readonly extensionUri: vscode.Uri;
-  readonly globalStoragePath: string;
-  readonly client: () => PipelineClient;
-  readonly log: vscode.LogOutputChannel;
-}
-
 /** Share of a generation each stage takes, for one progress bar across stages. */
 const STAGE_WEIGHTS: Record<Stage, number> = {
   download: 0,
@@ -40,6 +31,7 @@ const STAGE_WEIGHTS: Record<Stage, number> = {
   image: 0.02,
   encode: 0.13,
   surface: 0.6,
+  read: 0,
   mesh: 0.08,
   colour: 0.04,
   write: 0.08,
@@ -52,33 +44,16 @@ const PREPARE_WEIGHTS: Record<Stage, number> = {
   image: 0,
   encode: 0,
   surface: 0,
+  read: 0,
   mesh: 0,
   colour: 0,
   write: 0,
 };
-const STAGE_ORDER: readonly Stage[] = ['download', 'model', 'convert', 'image', 'encode', 'surface', 'mesh', 'colour', 'write'];
-
-/** Turns stage progress into the increments VS Code's progress bar takes (it only moves forward). */
-function progressReporter(
-  progress: vscode.Progress<{ message?: string; increment?: number }>,
-  weights: Record<Stage, number>,
-): (p: Progress) => void {
-  let done = 0;
-  return (p) => {
-    const before = STAGE_ORDER.slice(0, STAGE_ORDER.indexOf(p.stage)).reduce((sum, s) => sum + weights[s], 0);
-    const overall = (before + weights[p.stage] * p.fraction) * 100;
-    progress.report({ message: p.message, increment: Math.max(0, overall - done) });
-    done = Math.max(done, overall);
-  };
-}
-
 function storagePaths(ctx: CommandContext): StoragePaths {
   return { extensionPath: ctx.extensionUri.fsPath, globalStoragePath: ctx.globalStoragePath };
 }
 
 const IMAGE_GLOB = `**/*.{${IMAGE_EXTENSIONS.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
-
-let queue: Promise<unknown> = Promise.resolve();
 
 export function isImagePath(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).slice(1).toLowerCase());
@@ -104,10 +79,7 @@ export async function generateCommand(
       );
       continue;
     }
-    // One job at a time: two networks on the same cores would each run at half speed.
-    const job = queue.then(() => generateOne(ctx, target.fsPath, undefined));
-    queue = job.catch(() => undefined);
-    last = (await job) ?? last;
+    last = (await enqueue(() => generateOne(ctx, target.fsPath, undefined))) ?? last;
   }
   return last;
 }
@@ -133,27 +105,6 @@ async function pickImage(): Promise<vscode.Uri[] | undefined> {
   return picked ? [picked.uri] : undefined;
 }
 
-async function existingPolicy(
-  setting: 'ask' | 'suffix' | 'overwrite',
-  planned: readonly string[],
-): Promise<ExistingFilePolicy | undefined> {
-  if (setting !== 'ask') return setting;
-  const present: string[] = [];
-  for (const file of planned) {
-    if (await fs.lstat(file).then(() => true, () => false)) present.push(path.basename(file));
-  }
-  if (present.length === 0) return 'fail';
-  const replace = 'Replace';
-  const keep = 'Keep Both';
-  const answer = await vscode.window.showWarningMessage(
-    `${present.join(', ')} already ${present.length === 1 ? 'exists' : 'exist'}.`,
-    { modal: true, detail: 'Replace the existing files, or keep them and write numbered copies beside them?' },
-    replace,
-    keep,
-  );
-  return answer === replace ? 'overwrite' : answer === keep ? 'suffix' : undefined;
-}
-
 async function generateOne(ctx: CommandContext, imagePath: string, outDir: string | undefined): Promise<GenerateCommandResult | undefined> {
   const settings = readSettings(vscode.Uri.file(imagePath));
   if (settings.outputFormats.length === 0) {
@@ -175,6 +126,7 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     floaterFraction: settings.floaterFraction,
     targetTriangles: settings.targetTriangles,
     longestSideMm: settings.longestSideMm,
+    dxfEntity: settings.dxfEntity,
     existing,
   };
   const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath), request);
@@ -216,23 +168,16 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
 }
 
 function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds: number): PreviewInfo {
-  const m = result.metrics;
   return {
     title,
-    provider: result.provider,
-    modelKind: builtIn ? 'built-in stand-in (demonstration)' : result.modelKind,
+    details: [
+      ['Model', builtIn ? 'built-in stand-in (demonstration)' : result.modelKind],
+      ['Ran on', result.provider],
+    ],
     files: result.files.map((f) => path.basename(f)),
     seconds,
     notes: processingNotes(result),
-    metrics: {
-      vertices: m.vertices,
-      faces: m.faces,
-      components: m.components,
-      watertight: m.watertight,
-      volumeMm3: m.volume,
-      areaMm2: m.area,
-      sizeMm: [m.bbox.max[0] - m.bbox.min[0], m.bbox.max[1] - m.bbox.min[1], m.bbox.max[2] - m.bbox.min[2]],
-    },
+    metrics: previewMetrics(result.metrics),
   };
 }
 
@@ -245,53 +190,10 @@ function processingNotes(result: JobResult): string[] {
   ].filter(Boolean);
 }
 
-function announce(files: readonly string[]): void {
-  const reveal = 'Reveal in Explorer';
-  void vscode.window
-    .showInformationMessage(`Wrote ${files.map((f) => path.basename(f)).join(', ')}.`, reveal)
-    .then((choice) => {
-      if (choice === reveal && files[0]) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(files[0]));
-    });
-}
-
 async function offerOtherFolder(ctx: CommandContext, imagePath: string): Promise<void> {
   const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Write Here' });
   if (!folder?.[0]) return;
-  const job = queue.then(() => generateOne(ctx, imagePath, folder[0].fsPath));
-  queue = job.catch(() => undefined);
-  await job;
-}
-
-/** Says what went wrong in words the user can act on; a cancel is not an error. */
-function reportFailure(ctx: CommandContext, failure: JobFailure, subject: string, chooseFolder?: () => Promise<void>): void {
-  switch (failure.kind) {
-    case 'cancelled':
-      ctx.log.info(`Cancelled ${subject}; nothing was written.`);
-      void vscode.window.showInformationMessage(`Cancelled ${subject}. Nothing was written.`);
-      return;
-    case 'user': {
-      ctx.log.warn(`${failure.message} ${failure.hint}`);
-      const text = `${failure.message} ${failure.hint}`;
-      if (failure.code === 'output-not-writable' && chooseFolder) {
-        const choose = 'Choose Folder…';
-        void vscode.window.showErrorMessage(text, choose).then((answer) => (answer === choose ? chooseFolder() : undefined));
-      } else if (failure.code === 'model-missing') {
-        const download = 'Download Model';
-        void vscode.window
-          .showErrorMessage(text, download)
-          .then((answer) => (answer === download ? vscode.commands.executeCommand('imageTo3d.downloadModel') : undefined));
-      } else {
-        void vscode.window.showErrorMessage(text);
-      }
-      return;
-    }
-    case 'bug':
-      ctx.log.error(`Unexpected failure on ${subject}: ${failure.stack ?? failure.message}`);
-      void vscode.window
-        .showErrorMessage(`Image to 3D failed unexpectedly: ${failure.message}`, 'Show Log')
-        .then((choice) => choice && ctx.log.show());
-      return;
-  }
+  await enqueue(() => generateOne(ctx, imagePath, folder[0].fsPath));
 }
 
 /**

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import type { GenerateRequest } from '../pipeline/run.js';
+import type { ConvertRequest } from '../pipeline/convert.js';
 import type { Progress } from '../pipeline/progress.js';
 import { sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import type { HostToWorker, JobFailure, JobResult, ModelChoice, ModelRequest, WorkerToHost } from '../worker/protocol.js';
+import type { ConvertJobResult, HostToWorker, JobFailure, JobResult, ModelChoice, ModelRequest, WorkerToHost } from '../worker/protocol.js';
 
 /** How long a cancelled job may take to stop on its own before its worker is terminated. */
 const CANCEL_GRACE_MS = 1500;
@@ -51,6 +52,14 @@ export class PipelineClient {
   run(request: GenerateRequest, model: ModelChoice, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<JobOutcome> {
     const tagged: GenerateRequest = { ...request, tag: request.tag ?? `job${process.pid}x${this.nextJobId}` };
     return this.start((jobId) => ({ type: 'run', jobId, request: tagged, model }), onProgress, cancel, () => sweepJob(tagged));
+  }
+
+  /** Converts a mesh file to the requested formats; no model is involved. */
+  convert(request: ConvertRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<ConvertJobResult>> {
+    const tagged: ConvertRequest = { ...request, tag: request.tag ?? `job${process.pid}x${this.nextJobId}` };
+    return this.start((jobId) => ({ type: 'convert', jobId, request: tagged }), onProgress, cancel, () =>
+      sweepOutputs(tagged.meshPath, tagged.formats, tagged.outDir, tagged.tag),
+    );
   }
 
   async dispose(): Promise<void> {
@@ -112,6 +121,7 @@ export class PipelineClient {
         this.settle(message.jobId, { ok: true, result: message.dir });
         return;
       case 'done':
+      case 'converted':
         this.settle(message.jobId, { ok: true, result: message.result });
         return;
       case 'failed':
@@ -148,9 +158,13 @@ export class PipelineClient {
 }
 
 async function sweepJob(request: GenerateRequest): Promise<void> {
-  if (!request.tag) return;
-  const dir = path.dirname(plannedOutputPaths(request.imagePath, request.formats, request.outDir)[0]);
-  await sweepTemporaryFiles(dir, request.tag).catch(() => 0);
+  await sweepOutputs(request.imagePath, request.formats, request.outDir, request.tag);
+}
+
+async function sweepOutputs(sourcePath: string, formats: GenerateRequest['formats'], outDir: string | undefined, tag: string | undefined): Promise<void> {
+  if (!tag || formats.length === 0) return;
+  const dir = path.dirname(plannedOutputPaths(sourcePath, formats, outDir)[0]);
+  await sweepTemporaryFiles(dir, tag).catch(() => 0);
 }
 
 export function workerScriptPath(extensionDist: string): string {

@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import type { OutputFormat } from '../pipeline/writers/outputs.js';
-import { OUTPUT_FORMATS } from '../pipeline/writers/outputs.js';
+import { DEFAULT_OUTPUT_FORMATS, OUTPUT_FORMATS } from '../pipeline/writers/outputs.js';
 import type { PrecisionSetting } from '../pipeline/network/modelSource.js';
+import { DXF_ENTITY_KINDS, type DxfEntityKind } from '../pipeline/writers/dxf.js';
+import { LENGTH_UNITS, type LengthUnit, type UpAxis } from '../pipeline/convert.js';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings {
@@ -18,6 +20,12 @@ export interface Settings {
   readonly floaterFraction: number;
   readonly targetTriangles: number;
   readonly outputFormats: readonly OutputFormat[];
+  /** Preselected when converting a mesh file. */
+  readonly conversionFormats: readonly OutputFormat[];
+  readonly dxfEntity: DxfEntityKind;
+  /** For converted mesh files; undefined: by the file's format. */
+  readonly meshUpAxis: UpAxis | undefined;
+  readonly meshUnits: LengthUnit | undefined;
   readonly longestSideMm: number;
   readonly existingFiles: 'ask' | 'suffix' | 'overwrite';
 }
@@ -26,9 +34,10 @@ export const SECTION = 'imageTo3d';
 
 export function readSettings(scope?: vscode.Uri): Settings {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
-  const formats = config.get<string[]>('outputFormats', [...OUTPUT_FORMATS]).filter((f): f is OutputFormat =>
-    (OUTPUT_FORMATS as readonly string[]).includes(f),
-  );
+  const formats = knownFormats(config.get<string[]>('outputFormats', [...DEFAULT_OUTPUT_FORMATS]));
+  const upAxis = config.get<string>('meshUpAxis', 'auto');
+  const units = config.get<string>('meshUnits', 'auto');
+  const dxfEntity = config.get<string>('dxfEntity', '3dface');
   const existing = config.get<string>('existingFiles', 'ask');
   const precision = config.get<string>('precision', 'auto');
   return {
@@ -44,7 +53,11 @@ export function readSettings(scope?: vscode.Uri): Settings {
     smoothingIterations: clampInt(config.get<number>('smoothingIterations', 10), 0, 200),
     floaterFraction: Math.min(1, Math.max(0, config.get<number>('floaterFraction', 0.02))),
     targetTriangles: Math.max(0, Math.round(config.get<number>('targetTriangles', 100_000))),
-    outputFormats: [...new Set(formats)],
+    outputFormats: formats,
+    conversionFormats: knownFormats(config.get<string[]>('conversionFormats', ['step', 'dxf'])),
+    dxfEntity: (DXF_ENTITY_KINDS as readonly string[]).includes(dxfEntity) ? (dxfEntity as DxfEntityKind) : '3dface',
+    meshUpAxis: upAxis === 'y' || upAxis === 'z' ? upAxis : undefined,
+    meshUnits: (LENGTH_UNITS as readonly string[]).includes(units) ? (units as LengthUnit) : undefined,
     longestSideMm: Math.max(0.001, config.get<number>('longestSideMm', 100)),
     existingFiles: existing === 'suffix' || existing === 'overwrite' ? existing : 'ask',
   };
@@ -56,6 +69,12 @@ export function parseProviders(text: string): readonly string[] | 'auto' {
     .map((s) => s.trim().toLowerCase())
     .filter((s) => s.length > 0);
   return names.length === 0 || names.includes('auto') ? 'auto' : names;
+}
+
+/** The formats of a setting that this version knows, each once, in the setting's order. */
+function knownFormats(value: unknown): OutputFormat[] {
+  if (!Array.isArray(value)) return [];
+  return [...new Set(value.filter((f): f is OutputFormat => (OUTPUT_FORMATS as readonly string[]).includes(f)))];
 }
 
 function clampInt(value: number, min: number, max: number): number {

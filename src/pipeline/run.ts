@@ -1,5 +1,3 @@
-import { promises as fs, constants as fsConstants } from 'node:fs';
-import * as path from 'node:path';
 import { decodeImage } from './image/decode.js';
 import { networkInput } from './image/frame.js';
 import type { LoadedModel } from './network/session.js';
@@ -12,13 +10,13 @@ import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { toFrame } from './mesh/transform.js';
 import { processMesh, type ProcessingReport } from './mesh/process.js';
 import { srgbToLinear } from './mesh/colour.js';
-import { encodeGlb } from './writers/glb.js';
-import { encodeDxf } from './writers/dxf.js';
-import { encodeStep } from './writers/step.js';
-import { MAX_TRIANGLES, plannedOutputPaths, outputBaseName, type OutputFormat } from './writers/outputs.js';
+import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
+import type { DxfEntityKind } from './writers/dxf.js';
+import { plannedOutputPaths, outputBaseName, type OutputFormat } from './writers/outputs.js';
+import { checkOutputsBeforeRun, type OutputTarget } from './writers/outputCheck.js';
 import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
 import { UserError } from './errors.js';
-import { throwIfAborted, type ProgressSink, type Stage } from './progress.js';
+import { stageTimer, throwIfAborted, type ProgressSink, type Stage } from './progress.js';
 
 export const GENERATOR = 'Image to 3D for VS Code';
 /** TripoSR's world box: the decoder is queried inside ±0.87 on each axis. */
@@ -45,6 +43,8 @@ export interface GenerateRequest {
   /** Length of the longest side of the result, in millimetres. */
   readonly longestSideMm: number;
   readonly existing: ExistingFilePolicy;
+  /** How DXF files hold the mesh; '3dface' (R12, read everywhere) when absent. */
+  readonly dxfEntity?: DxfEntityKind;
   /** Marks temporary files so a host can sweep them if the run is killed. */
   readonly tag?: string;
   /** Ceiling on decoded image pixels. */
@@ -83,17 +83,9 @@ const DECODER_BATCH = 262_144;
 export async function generateFromImage(request: GenerateRequest, context: RunContext): Promise<GenerateResult> {
   const { model, signal } = context;
   const report = context.onProgress ?? (() => undefined);
-  const timings: Partial<Record<Stage, number>> = {};
-  const timed = async <T>(stage: Stage, work: () => Promise<T>): Promise<T> => {
-    throwIfAborted(signal);
-    const start = performance.now();
-    const value = await work();
-    timings[stage] = (timings[stage] ?? 0) + performance.now() - start;
-    throwIfAborted(signal);
-    return value;
-  };
+  const { timings, timed } = stageTimer(signal);
 
-  await checkOutputsBeforeRun(request);
+  await checkOutputsBeforeRun(outputTarget(request));
   report({ stage: 'image', fraction: 0, message: 'Reading the image' });
   const input = await timed('image', async () => networkInput(await decodeImage(request.imagePath, request.maxInputPixels)));
 
@@ -164,18 +156,11 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
   const metrics = meshMetrics(cad);
 
-  const tooLarge = request.formats.filter((f) => metrics.faces > MAX_TRIANGLES[f]);
-  if (tooLarge.length > 0) {
-    throw new UserError(
-      `The mesh has ${metrics.faces.toLocaleString('en')} triangles, more than ${tooLarge
-        .map((f) => `${f.toUpperCase()} files are useful with (${MAX_TRIANGLES[f].toLocaleString('en')})`)
-        .join(' and ')}.`,
-      `Lower the resolution (imageTo3d.resolution or --resolution; now ${resolution}), or leave ${tooLarge
-        .map((f) => f.toUpperCase())
-        .join(' and ')} out of the output formats.`,
-      'mesh-too-large',
-    );
-  }
+  checkTriangleLimits(
+    request.formats,
+    metrics.faces,
+    `Lower the target triangle count (imageTo3d.targetTriangles or --triangles) or the resolution (imageTo3d.resolution or --resolution; now ${resolution})`,
+  );
 
   report({ stage: 'write', fraction: 0, message: 'Writing the files' });
   const files = await timed('write', async () => {
@@ -183,7 +168,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     const name = outputBaseName(request.imagePath);
     const pending: PendingFile[] = request.formats.map((format, i) => ({
       path: paths[i],
-      data: encodeFormat(format, { cad, gltf }, name),
+      data: encodeOutput(format, { cad, gltf }, { name, generator: GENERATOR, dxfEntity: request.dxfEntity ?? '3dface' }),
     }));
     return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
   });
@@ -200,17 +185,8 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   };
 }
 
-function encodeFormat(format: OutputFormat, frames: { cad: Mesh; gltf: Mesh }, name: string): Uint8Array | string {
-  switch (format) {
-    case 'glb':
-      return encodeGlb(frames.gltf, { generator: GENERATOR, name });
-    case 'dxf':
-      return encodeDxf(frames.cad, { layer: name });
-    case 'step':
-      return encodeStep(frames.cad, { name, generator: GENERATOR });
-    default:
-      throw new UserError(`Unknown output format "${String(format)}".`, 'Use glb, dxf or step.', 'invalid-option');
-  }
+function outputTarget(request: GenerateRequest): OutputTarget {
+  return { sourcePath: request.imagePath, outDir: request.outDir, formats: request.formats, existing: request.existing, tag: request.tag };
 }
 
 /**
@@ -218,50 +194,7 @@ function encodeFormat(format: OutputFormat, frames: { cad: Mesh; gltf: Mesh }, n
  * or converted: the image decodes, and the outputs can be written. generateFromImage checks again.
  */
 export async function preflight(request: GenerateRequest): Promise<void> {
-  await checkOutputsBeforeRun(request);
+  await checkOutputsBeforeRun(outputTarget(request));
   await decodeImage(request.imagePath, request.maxInputPixels);
 }
 
-/**
- * Fails fast, before minutes of inference, on what would stop the write at the end: an output that
- * exists under the "fail" policy, or a folder we cannot create files in. The write re-checks both.
- */
-export async function checkOutputsBeforeRun(request: GenerateRequest): Promise<void> {
-  const paths = plannedOutputPaths(request.imagePath, request.formats, request.outDir);
-  if (request.existing === 'fail') {
-    for (const file of paths) {
-      if (await exists(file)) {
-        throw new UserError(
-          `${file} already exists and would be overwritten.`,
-          'Move or rename it, or choose what happens to existing files with the setting imageTo3d.existingFiles (ask, suffix or overwrite).',
-          'output-exists',
-        );
-      }
-    }
-  }
-  const dir = path.dirname(paths[0]);
-  const probe = path.join(dir, `.probe.${request.tag ?? process.pid}.i3d-tmp`);
-  try {
-    // An explicit output folder is created on demand, as `mkdir -p` would.
-    if (request.outDir) await fs.mkdir(dir, { recursive: true });
-    const handle = await fs.open(probe, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY);
-    await handle.close();
-    await fs.unlink(probe);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new UserError(
-      `Cannot create files in the folder ${dir} (${code}).`,
-      'Choose another output folder (--out in the CLI; VS Code offers a folder picker).',
-      'output-not-writable',
-    );
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -22,13 +22,34 @@ export interface PreviewMetrics {
 
 export interface PreviewInfo {
   readonly title: string;
-  readonly provider: string;
-  readonly modelKind: string;
+  /** Label and value rows about where the mesh came from: the model and provider, or the source file. */
+  readonly details: readonly (readonly [string, string])[];
   readonly files: readonly string[];
   readonly metrics: PreviewMetrics;
   readonly seconds: number;
   /** What the mesh stage changed, one short line each. */
   readonly notes: readonly string[];
+}
+
+/** The figures the preview shows, from the pipeline's metrics (CAD frame, millimetres). */
+export function previewMetrics(m: {
+  readonly vertices: number;
+  readonly faces: number;
+  readonly components: number;
+  readonly watertight: boolean;
+  readonly volume: number;
+  readonly area: number;
+  readonly bbox: { readonly min: readonly number[]; readonly max: readonly number[] };
+}): PreviewMetrics {
+  return {
+    vertices: m.vertices,
+    faces: m.faces,
+    components: m.components,
+    watertight: m.watertight,
+    volumeMm3: m.volume,
+    areaMm2: m.area,
+    sizeMm: [0, 1, 2].map((a) => (m.bbox.max[a] ?? 0) - (m.bbox.min[a] ?? 0)) as [number, number, number],
+  };
 }
 
 export type HostToWebview = { readonly type: 'show'; readonly mesh: PreviewMesh; readonly info: PreviewInfo };
@@ -85,5 +106,7 @@ export function parseHostToWebview(value: unknown): HostToWebview | undefined {
   const info = value.info;
   if (typeof info.title !== 'string' || !isRecord(info.metrics) || !Array.isArray(info.files)) return undefined;
   if (!Array.isArray(info.notes) || !info.notes.every((n) => typeof n === 'string')) return undefined;
+  const isRow = (row: unknown): boolean => Array.isArray(row) && row.length === 2 && row.every((c) => typeof c === 'string');
+  if (!Array.isArray(info.details) || !info.details.every(isRow)) return undefined;
   return { type: 'show', mesh: { positions, normals, colors, indices }, info: info as unknown as PreviewInfo };
 }

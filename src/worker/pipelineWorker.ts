@@ -4,6 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { generateFromImage, preflight } from '../pipeline/run.js';
+import { convertMeshFile } from '../pipeline/convert.js';
+import type { Mesh } from '../pipeline/mesh/mesh.js';
 import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
 import { prepareModel } from '../pipeline/network/modelSource.js';
 import { UserError } from '../pipeline/errors.js';
@@ -69,12 +71,7 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
       signal: abort.signal,
       onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
     });
-    const preview: MeshBuffers = {
-      positions: result.preview.positions,
-      normals: result.preview.normals ?? new Float32Array(result.preview.positions.length),
-      colors: result.preview.colors ?? new Float32Array(result.preview.positions.length).fill(0.8),
-      indices: result.preview.indices,
-    };
+    const preview = previewBuffers(result.preview);
     post(
       {
         type: 'done',
@@ -89,16 +86,61 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
           processing: result.processing,
         },
       },
-      // A buffer listed twice makes postMessage throw, and meshes may share one.
-      [...new Set([preview.positions.buffer, preview.normals.buffer, preview.colors.buffer, preview.indices.buffer])].filter(
-        (b): b is ArrayBuffer => b instanceof ArrayBuffer,
-      ),
+      transferList(preview),
     );
   } catch (err) {
     post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
   } finally {
     running.delete(message.jobId);
   }
+}
+
+async function convert(message: Extract<HostToWorker, { type: 'convert' }>): Promise<void> {
+  const abort = new AbortController();
+  running.set(message.jobId, abort);
+  try {
+    const result = await convertMeshFile(message.request, {
+      signal: abort.signal,
+      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
+    });
+    const preview = previewBuffers(result.preview);
+    post(
+      {
+        type: 'converted',
+        jobId: message.jobId,
+        result: {
+          files: result.files,
+          preview,
+          metrics: result.metrics,
+          sourceFormat: result.sourceFormat,
+          notes: result.notes,
+          timingsMs: result.timingsMs,
+        },
+      },
+      transferList(preview),
+    );
+  } catch (err) {
+    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
+  } finally {
+    running.delete(message.jobId);
+  }
+}
+
+/** The preview mesh with every attribute present (the webview draws grey where there is no colour). */
+function previewBuffers(mesh: Mesh): MeshBuffers {
+  return {
+    positions: mesh.positions,
+    normals: mesh.normals ?? new Float32Array(mesh.positions.length),
+    colors: mesh.colors ?? new Float32Array(mesh.positions.length).fill(0.8),
+    indices: mesh.indices,
+  };
+}
+
+/** A buffer listed twice makes postMessage throw, and meshes may share one. */
+function transferList(buffers: MeshBuffers): ArrayBuffer[] {
+  return [...new Set([buffers.positions.buffer, buffers.normals.buffer, buffers.colors.buffer, buffers.indices.buffer])].filter(
+    (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+  );
 }
 
 port.on('message', (message: HostToWorker) => {
@@ -108,6 +150,9 @@ port.on('message', (message: HostToWorker) => {
       break;
     case 'run':
       void run(message);
+      break;
+    case 'convert':
+      void convert(message);
       break;
     case 'cancel':
       running.get(message.jobId)?.abort();

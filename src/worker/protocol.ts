@@ -1,4 +1,6 @@
 import type { GenerateRequest } from '../pipeline/run.js';
+import type { ConvertRequest } from '../pipeline/convert.js';
+import type { MeshFileFormat } from '../pipeline/readers/index.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
 import type { ProcessingReport } from '../pipeline/mesh/process.js';
 import type { Progress, Stage } from '../pipeline/progress.js';
@@ -22,6 +24,7 @@ export type HostToWorker =
   /** `check`: a generation about to follow, whose inputs are checked before any download starts. */
   | { readonly type: 'prepare'; readonly jobId: number; readonly model: ModelRequest; readonly check?: GenerateRequest }
   | { readonly type: 'run'; readonly jobId: number; readonly request: GenerateRequest; readonly model: ModelChoice }
+  | { readonly type: 'convert'; readonly jobId: number; readonly request: ConvertRequest }
   | { readonly type: 'cancel'; readonly jobId: number };
 
 /** The preview mesh as raw buffers, moved (not copied) across the thread boundary. */
@@ -42,6 +45,15 @@ export interface JobResult {
   readonly processing: ProcessingReport;
 }
 
+export interface ConvertJobResult {
+  readonly files: string[];
+  readonly preview: MeshBuffers;
+  readonly metrics: MeshMetrics;
+  readonly sourceFormat: MeshFileFormat;
+  readonly notes: string[];
+  readonly timingsMs: Partial<Record<Stage, number>>;
+}
+
 export type JobFailure =
   | { readonly kind: 'cancelled' }
   | { readonly kind: 'user'; readonly message: string; readonly hint: string; readonly code: UserErrorCode }
@@ -52,4 +64,5 @@ export type WorkerToHost =
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'prepared'; readonly jobId: number; readonly dir: string }
   | { readonly type: 'done'; readonly jobId: number; readonly result: JobResult }
+  | { readonly type: 'converted'; readonly jobId: number; readonly result: ConvertJobResult }
   | { readonly type: 'failed'; readonly jobId: number; readonly failure: JobFailure };

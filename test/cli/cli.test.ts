@@ -115,3 +115,35 @@ test('Ctrl+C during the surface stage cancels and leaves nothing behind', async 
   assert.match(run.stderr, /Cancelled\. Nothing was written\./);
   assert.deepEqual(readdirSync(dir), ['apple.png']);
 });
+
+test('writes OBJ, STL and PLY on request, and converts its own OBJ back to STEP and a polyface DXF', async () => {
+  const { dir, image } = freshCopy();
+  const made = await runCli([image, '--model', 'standin', '--resolution', '40', '--formats', 'obj,stl,ply']);
+  assert.equal(made.code, 0, made.stderr);
+  assert.deepEqual(made.stdout.trim().split('\n'), ['apple.obj', 'apple.stl', 'apple.ply'].map((f) => path.join(dir, f)));
+  const generatedFaces = Number(/(\d+) faces/.exec(made.stderr)?.[1]);
+  assert.ok(generatedFaces > 0, made.stderr);
+
+  const out = mkdtempSync(path.join(tmpdir(), 'i3d-cli-convert-'));
+  const converted = await runCli([path.join(dir, 'apple.obj'), '--formats', 'step,dxf', '--dxf', 'polyface', '--out', out]);
+  assert.equal(converted.code, 0, converted.stderr);
+  assert.deepEqual(converted.stdout.trim().split('\n'), ['apple.step', 'apple.dxf'].map((f) => path.join(out, f)));
+  // Same mesh, same size: the conversion keeps faces and millimetres.
+  assert.equal(Number(/(\d+) faces/.exec(converted.stderr)?.[1]), generatedFaces, converted.stderr);
+  assert.match(converted.stderr, /Read as OBJ, Z up, in mm/);
+  assert.match(readFileSync(path.join(out, 'apple.dxf'), 'utf8'), /POLYLINE\r\n/);
+  assert.match(readFileSync(path.join(out, 'apple.step'), 'utf8'), /^ISO-10303-21;/);
+});
+
+test('a mesh file with bad conversion options exits 2; one that is not a mesh exits 1 and writes nothing', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-mesh-'));
+  const broken = path.join(dir, 'broken.stl');
+  writeFileSync(broken, Buffer.alloc(100, 7));
+  const badUp = await runCli([broken, '--up', 'x']);
+  assert.equal(badUp.code, 2);
+  assert.match(badUp.stderr, /--up takes y or z/);
+  const run = await runCli([broken, '--formats', 'step']);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /broken\.stl could not be read as STL/);
+  assert.deepEqual(readdirSync(dir), ['broken.stl']);
+});

@@ -142,6 +142,6 @@ test('a mesh too large for STEP is refused with a way out, after telling how lar
   const run = await runCli([file, '--model', path.join(local, 'model.ckpt'), '--resolution', '200', '--triangles', '0', '--formats', 'glb,step']);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /The mesh has [\d,]+ triangles, more than STEP files are useful with \(500,000\)/);
-  assert.match(run.stderr, /Lower the resolution .*now 200/);
+  assert.match(run.stderr, /Lower the target triangle count .*--triangles.* or the resolution .*now 200/);
   assert.deepEqual(readdirSync(dir), ['apple.png']);
 });

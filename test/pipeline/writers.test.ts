@@ -21,6 +21,7 @@ import {
   openBox,
   subdividedBox,
   unitCube,
+  distinctIndexTriangles,
 } from '../fixtures/meshes.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -81,15 +82,6 @@ const FIXTURES: Record<string, () => Fixture> = {
 /** Too large for the slower DXF and STEP checks; used for the uint32 GLB path. */
 const bigSphere = gridSphere();
 
-/** Triangles that the writers keep in GLB and DXF: all three indices distinct. */
-function distinctIndexTriangles(mesh: Mesh): number[] {
-  const kept: number[] = [];
-  for (let t = 0; t < mesh.indices.length; t += 3) {
-    const [a, b, c] = [mesh.indices[t]!, mesh.indices[t + 1]!, mesh.indices[t + 2]!];
-    if (a !== b && b !== c && a !== c) kept.push(a, b, c);
-  }
-  return kept;
-}
 
 describe('test fixtures', () => {
   it('wind outward and have the advertised sizes', () => {
@@ -454,7 +446,14 @@ describe('encodeStep', () => {
     occt = await occtFactory();
   });
 
-  const options = { name: "Bob's part ü", generator: 'writers test', timestamp: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) };
+  // One face per triangle: these checks count faces, edges and loop lengths against the mesh itself.
+  // Merging coplanar triangles is covered in step.test.ts.
+  const options = {
+    name: "Bob's part ü",
+    generator: 'writers test',
+    timestamp: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
+    mergeCoplanar: false,
+  };
 
   for (const [name, make] of Object.entries(FIXTURES)) {
     it(`${name}: imports in OpenCascade${make().closed ? ' as a solid with the same volume' : ' as a surface model'}`, () => {
@@ -602,13 +601,12 @@ describe('outputBaseName / plannedOutputPaths', () => {
   });
 
   it('plans one path per format next to the image or in the chosen folder', () => {
-    assert.deepEqual([...OUTPUT_FORMATS], ['glb', 'dxf', 'step']);
+    assert.deepEqual([...OUTPUT_FORMATS], ['glb', 'dxf', 'step', 'obj', 'stl', 'ply']);
     const image = path.join(path.sep, 'photos', 'cat.png');
-    assert.deepEqual(plannedOutputPaths(image, OUTPUT_FORMATS), [
-      path.join(path.sep, 'photos', 'cat.glb'),
-      path.join(path.sep, 'photos', 'cat.dxf'),
-      path.join(path.sep, 'photos', 'cat.step'),
-    ]);
+    assert.deepEqual(
+      plannedOutputPaths(image, OUTPUT_FORMATS),
+      ['glb', 'dxf', 'step', 'obj', 'stl', 'ply'].map((ext) => path.join(path.sep, 'photos', `cat.${ext}`)),
+    );
     const out = path.join(path.sep, 'out');
     assert.deepEqual(plannedOutputPaths('../../x/CON.png', ['step'], out), [path.join(out, '_CON.step')]);
   });

@@ -3,6 +3,7 @@
 //   sample.png   128×128 RGBA: a shaded disc on a transparent background (the happy path)
 //   bad.png      4 KiB of seeded pseudo-random bytes with an image name (the failure path)
 //   notes.txt    a text file (the Explorer context menu must not offer the command on it)
+//   part.stl     a 40 × 30 × 10 mm box as binary STL, 12 unshared facets (mesh → CAD conversion)
 //   .vscode/settings.json   small grid resolution for speed, "suffix" so re-runs never prompt
 //   .e2e/        the suite ↔ driver mailbox (see suite/driver.ts); results.json lands here
 //
@@ -84,6 +85,21 @@ export function garbageBytes(length = 4096, seed = 0x2545f491) {
   return out;
 }
 
+/** Binary STL of an axis-aligned box from the origin to `size` (mm), two facets a side, normals left zero. */
+export function boxStl(size = [40, 30, 10]) {
+  // Corners by bits (x = 1, y = 2, z = 4); two outward triangles per side.
+  const sides = [0, 2, 3, 0, 3, 1, 4, 5, 7, 4, 7, 6, 0, 1, 5, 0, 5, 4, 2, 6, 7, 2, 7, 3, 0, 4, 6, 0, 6, 2, 1, 3, 7, 1, 7, 5];
+  const triangles = sides.length / 3;
+  const out = Buffer.alloc(84 + 50 * triangles);
+  out.write('part.stl: end-to-end fixture', 0, 'latin1');
+  out.writeUInt32LE(triangles, 80);
+  sides.forEach((corner, i) => {
+    const at = 84 + 50 * Math.floor(i / 3) + 12 + 12 * (i % 3);
+    for (let axis = 0; axis < 3; axis++) out.writeFloatLE(corner & (1 << axis) ? size[axis] : 0, at + 4 * axis);
+  });
+  return out;
+}
+
 /** Creates the workspace folder `ws` with its fixtures. */
 export async function createWorkspace(ws) {
   await mkdir(path.join(ws, '.vscode'), { recursive: true });
@@ -91,6 +107,7 @@ export async function createWorkspace(ws) {
   // E2E_SAMPLE (an image path) replaces the drawn disc, e.g. to take the README's picture.
   await writeFile(path.join(ws, 'sample.png'), process.env.E2E_SAMPLE ? await readFile(process.env.E2E_SAMPLE) : await samplePng());
   await writeFile(path.join(ws, 'bad.png'), garbageBytes());
+  await writeFile(path.join(ws, 'part.stl'), boxStl());
   await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');
   await writeFile(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2) + '\n');
   // A tiny random-weight TripoSR checkpoint (TripoSR's exact layout) for the real-network test.

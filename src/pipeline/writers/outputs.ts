@@ -1,22 +1,48 @@
 import * as path from 'node:path';
 
-/** The files a run can write next to the source image. */
-export type OutputFormat = 'glb' | 'dxf' | 'step';
+/** The files a run can write next to its source. */
+export type OutputFormat = 'glb' | 'dxf' | 'step' | 'obj' | 'stl' | 'ply';
 
-export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
+export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step', 'obj', 'stl', 'ply'] as const);
+
+/** What a generation writes unless told otherwise: one file each for games, 2D/3D CAD and solid modellers. */
+export const DEFAULT_OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
 
 /**
- * The most triangles each format is written with. A STEP face costs about 750 bytes and CAD tools take
- * minutes per 100 k of them, and an R12 DXF face about 200 bytes; beyond these sizes the file is of no
- * use to anyone and building it would exhaust memory. GLB holds anything uint32 indices can address.
+ * The most triangles each format is written with. A STEP face costs a few hundred bytes and CAD tools
+ * take minutes per 100 k of them; an R12 DXF face about 200 bytes and an OBJ triangle with its share
+ * of vertices about 70, and text files are built as one string, which V8 caps at about 512 MB. Past
+ * these sizes the file is of no use to anyone and building it would exhaust memory. The binary
+ * formats hold anything uint32 indices can address.
  */
 export const MAX_TRIANGLES: Readonly<Record<OutputFormat, number>> = Object.freeze({
   glb: 2 ** 32 / 3,
-  dxf: 3_000_000,
+  dxf: 2_000_000,
   step: 500_000,
+  obj: 5_000_000,
+  stl: 2 ** 32 / 3,
+  ply: 2 ** 32 / 3,
 });
 
-const EXTENSIONS: Readonly<Record<OutputFormat, string>> = { glb: 'glb', dxf: 'dxf', step: 'step' };
+/** Formats that take the CAD frame (Z up, millimetres); glTF has its own (Y up, metres). */
+export function usesCadFrame(format: OutputFormat): boolean {
+  return format !== 'glb';
+}
+
+const EXTENSIONS: Readonly<Record<OutputFormat, string>> = { glb: 'glb', dxf: 'dxf', step: 'step', obj: 'obj', stl: 'stl', ply: 'ply' };
+
+/** Parses a comma-separated list of formats, naming any it does not know. */
+export function parseOutputFormats(text: string): OutputFormat[] {
+  const names = text
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== '');
+  const unknown = names.filter((n) => !(OUTPUT_FORMATS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new RangeError(`Unknown format(s) ${unknown.join(', ') || '(none given)'}; choose from ${OUTPUT_FORMATS.join(', ')}.`);
+  }
+  return [...new Set(names as OutputFormat[])];
+}
 
 /**
  * Bound in UTF-8 bytes, not characters: file systems limit names in bytes (255 on most), and the
@@ -29,12 +55,12 @@ const FALLBACK_BASE = 'model';
 const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])$/i;
 
 /**
- * The image's file name without its extension, made safe to use as the stem of output files on any
+ * The source's file name without its extension, made safe to use as the stem of output files on any
  * platform. Only the last path component is looked at, under both separators, so a crafted path
  * cannot steer the output elsewhere.
  */
-export function outputBaseName(imagePath: string): string {
-  const fileName = imagePath.split(/[\\/]/).pop() ?? '';
+export function outputBaseName(sourcePath: string): string {
+  const fileName = sourcePath.split(/[\\/]/).pop() ?? '';
   const dot = fileName.lastIndexOf('.');
   let base = dot > 0 ? fileName.slice(0, dot) : fileName;
 
@@ -55,11 +81,11 @@ export function outputBaseName(imagePath: string): string {
 
 /**
  * `<folder>/<base>.<ext>` for each format, one path per entry and in the same order, so callers can
- * pair paths with formats by index. The folder is the image's own unless `outDir` is given.
+ * pair paths with formats by index. The folder is the source's own unless `outDir` is given.
  */
-export function plannedOutputPaths(imagePath: string, formats: readonly OutputFormat[], outDir?: string): string[] {
-  const folder = outDir ?? path.dirname(imagePath);
-  const base = outputBaseName(imagePath);
+export function plannedOutputPaths(sourcePath: string, formats: readonly OutputFormat[], outDir?: string): string[] {
+  const folder = outDir ?? path.dirname(sourcePath);
+  const base = outputBaseName(sourcePath);
   return formats.map((format) => path.join(folder, `${base}.${EXTENSIONS[format]}`));
 }
 

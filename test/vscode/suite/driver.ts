@@ -42,9 +42,10 @@ interface DriverActions {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class UiDriver {
-  private next = 1;
+/** Shared by every UiDriver: each suite finds its own, and request numbers must never repeat in one mailbox. */
+let nextRequestId = 1;
 
+export class UiDriver {
   private constructor(private readonly mailbox: string) {}
 
   /** The driver listening on `<workspace>/.e2e`, or undefined when none was started. */
@@ -58,7 +59,7 @@ export class UiDriver {
     params: DriverActions[A]['params'],
     timeoutMs = 60_000,
   ): Promise<DriverActions[A]['result']> {
-    const id = this.next++;
+    const id = nextRequestId++;
     const requestFile = path.join(this.mailbox, `request-${id}.json`);
     const resultFile = path.join(this.mailbox, `result-${id}.json`);
     fs.writeFileSync(`${requestFile}.tmp`, JSON.stringify({ id, action, ...params }));

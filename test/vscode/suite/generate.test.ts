@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { sleep, UiDriver } from './driver.js';
+import { dxfParser, gltfValidator, occt, waitFor } from './readers.js';
 
 const EXTENSION_ID = 'imageto3d.image-to-3d';
 const GENERATE = 'imageTo3d.generate';
@@ -30,36 +31,8 @@ interface PreviewState {
   triangles: number;
 }
 
-// Independent readers, loaded from the repository's node_modules (kept external by the bundler).
-interface GltfReport {
-  issues: { numErrors: number; numWarnings: number; messages: { code: string; message: string; pointer?: string; severity: number }[] };
-  info?: { totalTriangleCount?: number; totalVertexCount?: number };
-}
-const gltfValidator = () =>
-  require('gltf-validator') as { validateBytes(data: Uint8Array, options?: { maxIssues?: number }): Promise<GltfReport> };
-interface DxfEntity { type: string }
-const dxfParser = () => {
-  const mod = require('dxf-parser') as { default?: unknown };
-  const Parser = (mod.default ?? mod) as new () => { parseSync(text: string): { entities: DxfEntity[] } | null };
-  return new Parser();
-};
-interface OcctResult { success: boolean; meshes: { index: { array: ArrayLike<number> } }[] }
-const occt = () =>
-  (require('occt-import-js') as () => Promise<{ ReadStepFile(data: Uint8Array, params: null): OcctResult }>)();
-
 function generate(uri: vscode.Uri): Thenable<GenerateResult | undefined> {
   return vscode.commands.executeCommand<GenerateResult | undefined>(GENERATE, uri);
-}
-
-/** Polls until `probe` returns a value, or fails with `what` after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 function fingerprint(file: string) {

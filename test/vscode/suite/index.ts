@@ -61,6 +61,8 @@ export async function run(): Promise<void> {
   // The test files are bundled into this one; define mocha's globals (suite, test, …) before they load.
   mocha.suite.emit('pre-require', globalThis, 'generate.test.ts', mocha);
   await import('./generate.test.js');
+  mocha.suite.emit('pre-require', globalThis, 'convert.test.ts', mocha);
+  await import('./convert.test.js');
 
   log(`running in VS Code ${vscode.version}, workspace ${folder.uri.fsPath}`);
   await new Promise<void>((resolve) => mocha.run(() => resolve()));

@@ -1,0 +1,176 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { ConvertRequest } from '../pipeline/convert.js';
+import type { Stage } from '../pipeline/progress.js';
+import { MESH_FILE_EXTENSIONS, meshFormatOfPath } from '../pipeline/readers/index.js';
+import { OUTPUT_FORMATS, plannedOutputPaths, type OutputFormat } from '../pipeline/writers/outputs.js';
+import type { ConvertJobResult } from '../worker/protocol.js';
+import { announce, enqueue, existingPolicy, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
+import { readSettings } from './settings.js';
+import { PreviewPanel } from './previewPanel.js';
+import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
+
+/** What the command resolves to (undefined when nothing was converted): tests and other extensions read it. */
+export interface ConvertCommandResult {
+  readonly files: string[];
+  readonly metrics: { readonly vertices: number; readonly faces: number; readonly watertight: boolean };
+}
+
+/** Lets a caller (a test, another extension) skip the format picker. */
+export interface ConvertCommandOptions {
+  readonly formats?: readonly OutputFormat[];
+}
+
+/** Reading dominates small files, writing STEP large ones. */
+const CONVERT_WEIGHTS: Record<Stage, number> = {
+  download: 0,
+  model: 0,
+  convert: 0,
+  image: 0,
+  encode: 0,
+  surface: 0,
+  read: 0.3,
+  mesh: 0,
+  colour: 0,
+  write: 0.7,
+};
+
+const FORMAT_LABELS: Readonly<Record<OutputFormat, string>> = {
+  step: 'STEP — solid for FreeCAD, SolidWorks, Fusion, any solid modeller',
+  dxf: 'DXF — AutoCAD, LibreCAD, FreeCAD',
+  glb: 'GLB — game engines, Blender, glTF viewers',
+  obj: 'OBJ — with vertex colours',
+  stl: 'STL — 3D-printing slicers',
+  ply: 'PLY — MeshLab, CloudCompare',
+};
+
+const MESH_GLOB = `**/*.{${MESH_FILE_EXTENSIONS.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
+
+/** Entry for the command: from the Explorer (clicked and selected resources) or the palette (none). */
+export async function convertMeshCommand(
+  ctx: CommandContext,
+  clicked?: vscode.Uri,
+  selected?: readonly vscode.Uri[],
+  options: ConvertCommandOptions = {},
+): Promise<ConvertCommandResult | undefined> {
+  const targets = selected && selected.length > 0 ? selected : clicked ? [clicked] : await pickMesh();
+  if (!targets || targets.length === 0) return undefined;
+  let last: ConvertCommandResult | undefined;
+  for (const target of targets) {
+    if (target.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`Image to 3D converts files on this machine; ${target.toString()} is not one.`);
+      continue;
+    }
+    const format = meshFormatOfPath(target.fsPath);
+    if (!format) {
+      void vscode.window.showErrorMessage(
+        `${path.basename(target.fsPath)} is not a mesh file Image to 3D reads. Choose a ${MESH_FILE_EXTENSIONS.join(', ')} file.`,
+      );
+      continue;
+    }
+    const formats = options.formats ?? (await pickFormats(target.fsPath, format));
+    if (!formats || formats.length === 0) return last;
+    last = (await enqueue(() => convertOne(ctx, target.fsPath, formats, undefined))) ?? last;
+  }
+  return last;
+}
+
+async function pickMesh(): Promise<vscode.Uri[] | undefined> {
+  const found = await vscode.workspace.findFiles(MESH_GLOB, '**/node_modules/**', 2000);
+  if (found.length === 0) {
+    return vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: 'Convert',
+      filters: { Meshes: [...MESH_FILE_EXTENSIONS] },
+    });
+  }
+  const items = found
+    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri }))
+    .sort((a, b) => a.description.localeCompare(b.description));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Convert Mesh to CAD Formats',
+    placeHolder: 'Choose a mesh file in the workspace',
+    matchOnDescription: true,
+  });
+  return picked ? [picked.uri] : undefined;
+}
+
+/** Every format but the source's own, those in imageTo3d.conversionFormats ticked. */
+async function pickFormats(meshPath: string, sourceFormat: string): Promise<OutputFormat[] | undefined> {
+  const preferred = readSettings(vscode.Uri.file(meshPath)).conversionFormats;
+  const items = OUTPUT_FORMATS.filter((f) => f !== sourceFormat).map((format) => ({
+    label: format.toUpperCase(),
+    description: FORMAT_LABELS[format],
+    picked: preferred.includes(format),
+    format,
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Convert ${path.basename(meshPath)}`,
+    placeHolder: 'Formats to write next to it',
+    canPickMany: true,
+  });
+  return picked?.map((item) => item.format);
+}
+
+async function convertOne(
+  ctx: CommandContext,
+  meshPath: string,
+  formats: readonly OutputFormat[],
+  outDir: string | undefined,
+): Promise<ConvertCommandResult | undefined> {
+  const settings = readSettings(vscode.Uri.file(meshPath));
+  const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(meshPath, formats, outDir));
+  if (!existing) return undefined;
+  const request: ConvertRequest = {
+    meshPath,
+    outDir,
+    formats,
+    up: settings.meshUpAxis,
+    units: settings.meshUnits,
+    dxfEntity: settings.dxfEntity,
+    existing,
+  };
+  const name = path.basename(meshPath);
+  ctx.log.info(`Converting ${meshPath} to ${formats.join(', ')}.`);
+  const started = Date.now();
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Image to 3D: converting ${name}`, cancellable: true },
+    (progress, token) =>
+      ctx.client().convert(request, progressReporter(progress, CONVERT_WEIGHTS), {
+        onCancel: (listener) => token.onCancellationRequested(listener),
+      }),
+  );
+  if (!outcome.ok) {
+    reportFailure(ctx, outcome.failure, name, () => offerOtherFolder(ctx, meshPath, formats));
+    return undefined;
+  }
+  const result = outcome.result;
+  ctx.log.info(
+    `Wrote ${result.files.join(', ')} (${result.metrics.faces} faces; ` +
+      `${Object.entries(result.timingsMs).map(([stage, ms]) => `${stage} ${Math.round(ms ?? 0)} ms`).join(', ')}). ${result.notes.join('. ')}`,
+  );
+  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, (Date.now() - started) / 1000), (line) => ctx.log.info(line));
+  announce(result.files);
+  return {
+    files: result.files,
+    metrics: { vertices: result.metrics.vertices, faces: result.metrics.faces, watertight: result.metrics.watertight },
+  };
+}
+
+function previewInfo(title: string, result: ConvertJobResult, seconds: number): PreviewInfo {
+  const [readAs, ...notes] = result.notes;
+  return {
+    title,
+    details: [['Source', readAs ?? `${result.sourceFormat.toUpperCase()} file`]],
+    files: result.files.map((f) => path.basename(f)),
+    seconds,
+    notes,
+    metrics: previewMetrics(result.metrics),
+  };
+}
+
+async function offerOtherFolder(ctx: CommandContext, meshPath: string, formats: readonly OutputFormat[]): Promise<void> {
+  const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Write Here' });
+  if (!folder?.[0]) return;
+  await enqueue(() => convertOne(ctx, meshPath, formats, folder[0].fsPath));
+}

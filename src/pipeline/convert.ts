@@ -1,0 +1,226 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Mesh } from './mesh/mesh.js';
+import { vertexNormals } from './mesh/normals.js';
+import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
+import { srgbToLinear } from './mesh/colour.js';
+import { readMeshFile, meshFormatOfPath, type MeshFileFormat } from './readers/index.js';
+import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
+import type { DxfEntityKind } from './writers/dxf.js';
+import { outputBaseName, plannedOutputPaths, type OutputFormat } from './writers/outputs.js';
+import { checkOutputsBeforeRun } from './writers/outputCheck.js';
+import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
+import { UserError } from './errors.js';
+import { stageTimer, type ProgressSink, type Stage } from './progress.js';
+import { GENERATOR } from './run.js';
+
+/** The axis a mesh file's "up" is along. */
+export type UpAxis = 'y' | 'z';
+/** Length units a mesh file's numbers may be in. */
+export type LengthUnit = 'mm' | 'cm' | 'm' | 'in';
+
+export const LENGTH_UNITS: readonly LengthUnit[] = Object.freeze(['mm', 'cm', 'm', 'in'] as const);
+const MILLIMETRES_PER_UNIT: Readonly<Record<LengthUnit, number>> = { mm: 1, cm: 10, m: 1000, in: 25.4 };
+
+/** A mesh file to convert, as plain data (it crosses the worker boundary). */
+export interface ConvertRequest {
+  readonly meshPath: string;
+  /** Folder for the outputs; the mesh's own folder when absent. */
+  readonly outDir?: string;
+  readonly formats: readonly OutputFormat[];
+  /** Up axis of the file; by its format when absent (glTF: Y, by its specification; others: Z). */
+  readonly up?: UpAxis;
+  /** Units of the file; by its format when absent (glTF: metres; others: millimetres). */
+  readonly units?: LengthUnit;
+  readonly dxfEntity?: DxfEntityKind;
+  readonly existing: ExistingFilePolicy;
+  /** Marks temporary files so a host can sweep them if the run is killed. */
+  readonly tag?: string;
+  /** Ceiling on the size of the file read, in bytes. */
+  readonly maxInputBytes?: number;
+}
+
+export interface ConvertContext {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressSink;
+}
+
+export interface ConvertResult {
+  readonly files: string[];
+  /** The mesh in glTF's frame (Y up, metres), for a preview. */
+  readonly preview: Mesh;
+  /** Measured in the CAD frame, in millimetres. */
+  readonly metrics: MeshMetrics;
+  readonly sourceFormat: MeshFileFormat;
+  /** How the file was read: its axes and units, and anything skipped or repaired. */
+  readonly notes: string[];
+  /** Formats not written because the output would have replaced the source itself. */
+  readonly skipped: OutputFormat[];
+  readonly timingsMs: Partial<Record<Stage, number>>;
+}
+
+/** Large enough for any mesh the writers accept (STL at 50 bytes a triangle for tens of millions). */
+const DEFAULT_MAX_INPUT_BYTES = 2 ** 31;
+
+/**
+ * Converts an existing mesh file (OBJ, STL, PLY, glTF/GLB) to the chosen formats, written next to it.
+ * Positions keep their place and size: a part converted from STL lands where it was, in the same
+ * millimetres, which is what a CAD user assembling parts needs. Only axes and units are brought to
+ * each format's convention.
+ */
+export async function convertMeshFile(request: ConvertRequest, context: ConvertContext = {}): Promise<ConvertResult> {
+  const { signal } = context;
+  const report: ProgressSink = (p) => context.onProgress?.(p);
+  const { timings, timed } = stageTimer(signal);
+
+  const format = meshFileFormat(request.meshPath);
+  const { formats, skipped } = formatsOtherThanSource(request);
+  const target = { sourcePath: request.meshPath, outDir: request.outDir, formats, existing: request.existing, tag: request.tag };
+  await checkOutputsBeforeRun(target);
+
+  report({ stage: 'read', fraction: 0, message: `Reading ${path.basename(request.meshPath)}` });
+  const read = await timed('read', async () => {
+    const bytes = await readSource(request.meshPath, request.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    try {
+      return await readMeshFile(bytes, format);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(
+        `${request.meshPath} could not be read as ${format.toUpperCase()}: ${err instanceof Error ? err.message : String(err)}`,
+        'Check that the file is complete and really is in the format its extension says; re-export it from the program that made it.',
+        'mesh-unreadable',
+      );
+    }
+  });
+  if (read.mesh.indices.length === 0) {
+    throw new UserError(
+      `${request.meshPath} holds no triangles.`,
+      'Only surfaces can be converted: export faces, not just points or lines.',
+      'mesh-unreadable',
+    );
+  }
+
+  const up = request.up ?? (format === 'glb' ? 'y' : 'z');
+  const units = request.units ?? (format === 'glb' ? 'm' : 'mm');
+  const cad = toCadFrame(read.mesh, up, MILLIMETRES_PER_UNIT[units]);
+  const metrics = meshMetrics(cad);
+  checkTriangleLimits(formats, metrics.faces, 'Simplify the mesh in the program that made it');
+  const gltfFrame = cadToGltf(cad);
+  const gltf: Mesh = { ...gltfFrame, colors: cad.colors ? srgbToLinear(cad.colors) : undefined };
+
+  report({ stage: 'write', fraction: 0, message: 'Writing the files' });
+  const files = await timed('write', async () => {
+    const paths = plannedOutputPaths(request.meshPath, formats, request.outDir);
+    const name = outputBaseName(request.meshPath);
+    const dxfEntity = request.dxfEntity ?? '3dface';
+    const pending: PendingFile[] = formats.map((f, i) => ({
+      path: paths[i],
+      data: encodeOutput(f, { cad, gltf }, { name, generator: GENERATOR, dxfEntity }),
+    }));
+    return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
+  });
+
+  const notes = [
+    `Read as ${format.toUpperCase()}, ${up.toUpperCase()} up, in ${units === 'm' ? 'metres' : units}`,
+    ...read.notes,
+    ...skipped.map((f) => `${f.toUpperCase()} not written: it would have replaced the source file`),
+  ];
+  return {
+    files,
+    preview: { ...gltf, normals: vertexNormals(gltf.positions, gltf.indices) },
+    metrics,
+    sourceFormat: format,
+    notes,
+    skipped,
+    timingsMs: timings,
+  };
+}
+
+/** The mesh format a path names by its extension, or a UserError that lists the ones understood. */
+export function meshFileFormat(meshPath: string): MeshFileFormat {
+  const format = meshFormatOfPath(meshPath);
+  if (!format) {
+    throw new UserError(
+      `${path.basename(meshPath)} is not a mesh file this extension reads.`,
+      'Convert .obj, .stl, .ply, .glb or .gltf files.',
+      'invalid-option',
+    );
+  }
+  return format;
+}
+
+/**
+ * The chosen formats minus any whose output would land on the source itself (converting a.stl to STL
+ * next to it): no policy, "overwrite" included, may replace the file being converted.
+ */
+function formatsOtherThanSource(request: ConvertRequest): { formats: OutputFormat[]; skipped: OutputFormat[] } {
+  const source = path.resolve(request.meshPath);
+  const planned = plannedOutputPaths(request.meshPath, request.formats, request.outDir);
+  const formats: OutputFormat[] = [];
+  const skipped: OutputFormat[] = [];
+  request.formats.forEach((f, i) => (samePath(path.resolve(planned[i]), source) ? skipped : formats).push(f));
+  if (formats.length === 0) {
+    throw new UserError(
+      `Converting ${path.basename(request.meshPath)} to ${request.formats.map((f) => f.toUpperCase()).join(', ')} would only replace the file itself.`,
+      'Choose other output formats, or another output folder.',
+      'invalid-option',
+    );
+  }
+  return { formats, skipped };
+}
+
+/** Case-insensitive where the platform's file systems usually are. */
+function samePath(a: string, b: string): boolean {
+  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+async function readSource(meshPath: string, maxBytes: number): Promise<Uint8Array> {
+  let size: number;
+  try {
+    size = (await fs.stat(meshPath)).size;
+  } catch (err) {
+    throw new UserError(
+      `${meshPath} could not be opened (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+      'Check that the file exists and that you may read it.',
+      'mesh-unreadable',
+    );
+  }
+  if (size > maxBytes) {
+    throw new UserError(
+      `${meshPath} is ${(size / 2 ** 20).toFixed(0)} MiB, more than the ${(maxBytes / 2 ** 20).toFixed(0)} MiB this converter reads.`,
+      'Simplify the mesh in the program that made it, or export it in a binary format (binary STL or PLY, GLB).',
+      'mesh-too-large',
+    );
+  }
+  return new Uint8Array(await fs.readFile(meshPath));
+}
+
+/**
+ * To Z up and millimetres, keeping position. A Y-up file follows glTF's convention (front towards +Z),
+ * so its front ends up facing −Y, the CAD front view: (x, y, z) → (x, −z, y), a rotation.
+ */
+export function toCadFrame(mesh: Mesh, up: UpAxis, millimetresPerUnit: number): Mesh {
+  const n = mesh.positions.length / 3;
+  const out = new Float32Array(mesh.positions.length);
+  const p = mesh.positions;
+  for (let i = 0; i < n; i++) {
+    const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
+    out[3 * i] = x * millimetresPerUnit;
+    out[3 * i + 1] = (up === 'y' ? -z : y) * millimetresPerUnit;
+    out[3 * i + 2] = (up === 'y' ? y : z) * millimetresPerUnit;
+  }
+  return { positions: out, indices: mesh.indices, colors: mesh.colors };
+}
+
+/** CAD (Z up, mm) to glTF (Y up, m): (x, y, z) → (x, z, −y) / 1000, the inverse rotation of the above. */
+export function cadToGltf(mesh: Mesh): Mesh {
+  const n = mesh.positions.length / 3;
+  const out = new Float32Array(mesh.positions.length);
+  const p = mesh.positions;
+  for (let i = 0; i < n; i++) {
+    out[3 * i] = p[3 * i]! / 1000;
+    out[3 * i + 1] = p[3 * i + 2]! / 1000;
+    out[3 * i + 2] = -p[3 * i + 1]! / 1000;
+  }
+  return { positions: out, indices: mesh.indices, colors: mesh.colors };
+}
