@@ -119,7 +119,9 @@ async function convertOne(
   outDir: string | undefined,
 ): Promise<ConvertCommandResult | undefined> {
   const settings = readSettings(vscode.Uri.file(meshPath));
-  const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(meshPath, formats, outDir));
+  // The source itself is never an output (the pipeline skips it too); asking whether to replace it would mislead.
+  const planned = plannedOutputPaths(meshPath, formats, outDir).filter((p) => path.resolve(p) !== path.resolve(meshPath));
+  const existing = await existingPolicy(settings.existingFiles, planned);
   if (!existing) return undefined;
   const request: ConvertRequest = {
     meshPath,

@@ -5,6 +5,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import DxfParser from 'dxf-parser';
+import { buildSync } from 'esbuild';
 import type { Mesh } from '../../src/pipeline/mesh/mesh.js';
 import { UserError } from '../../src/pipeline/errors.js';
 import { CancelledError } from '../../src/pipeline/progress.js';
@@ -793,23 +794,23 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
     }
     // The unprivileged user must be able to reach the folder.
     for (const p of [root, base]) await fsp.chmod(p, 0o755);
+    // The writer is bundled into the test's own (now world-readable) folder, so the unprivileged user
+    // needs no access to the checkout, which may sit in a private folder (mktemp -d is 0700).
+    const bundle = path.join(root, 'safeWrite.cjs');
+    buildSync({ entryPoints: [path.join(REPO_ROOT, 'src/pipeline/writers/safeWrite.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
+    await fsp.chmod(bundle, 0o644);
     const script = `
-      const { writeFilesSafely } = require(${JSON.stringify(path.join(REPO_ROOT, 'src/pipeline/writers/safeWrite.ts'))});
+      const { writeFilesSafely } = require(${JSON.stringify(bundle)});
       writeFilesSafely([{ path: process.argv[1], data: 'x' }], { existing: 'fail' }).then(
         () => console.log(JSON.stringify({ ok: true })),
         (e) => console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })),
       );`;
     const [command, ...args] = dropPrivileges;
-    const child = spawnSync(command!, [...args, process.execPath, '--import', 'tsx', '-e', script, path.join(readOnly, 'm.glb')], {
-      cwd: REPO_ROOT,
+    const child = spawnSync(command!, [...args, process.execPath, '-e', script, path.join(readOnly, 'm.glb')], {
+      cwd: root,
       encoding: 'utf8',
       env: { ...process.env, HOME: os.tmpdir() },
     });
-    if (child.status !== 0 && child.stdout === '' && /EACCES|permission denied/i.test(child.stderr)) {
-      // The checkout itself is out of the unprivileged user's reach; nothing about the writer to learn.
-      t.skip(`the unprivileged user cannot load the sources: ${child.stderr.split('\n')[0]}`);
-      return;
-    }
     assert.equal(child.status, 0, child.stderr);
     const outcome = JSON.parse(child.stdout.trim().split('\n').pop()!) as { code?: string; message?: string; hint?: string };
     assert.equal(outcome.code, 'output-not-writable', JSON.stringify(outcome));
