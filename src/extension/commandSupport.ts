@@ -101,3 +101,39 @@ export function reportFailure(ctx: CommandContext, failure: JobFailure, subject:
       return;
   }
 }
+
+/** What a command's file picker offers and says. */
+export interface FilePickerOptions {
+  readonly title: string;
+  readonly placeHolder: string;
+  readonly openLabel: string;
+  /** Shown in the open dialog's file-type list. */
+  readonly filterName: string;
+  /** Lower-case extensions without the dot. */
+  readonly extensions: readonly string[];
+}
+
+/**
+ * The files a command should run on when the palette gave it none: a quick pick of the workspace's
+ * files with those extensions (any letter case), or an open dialog when the workspace has none.
+ */
+export async function pickWorkspaceFile(options: FilePickerOptions): Promise<vscode.Uri[] | undefined> {
+  const glob = `**/*.{${options.extensions.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
+  const found = await vscode.workspace.findFiles(glob, '**/node_modules/**', 2000);
+  if (found.length === 0) {
+    return vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: options.openLabel,
+      filters: { [options.filterName]: [...options.extensions] },
+    });
+  }
+  const items = found
+    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri }))
+    .sort((a, b) => a.description.localeCompare(b.description));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: options.title,
+    placeHolder: options.placeHolder,
+    matchOnDescription: true,
+  });
+  return picked ? [picked.uri] : undefined;
+}

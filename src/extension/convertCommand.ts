@@ -5,7 +5,7 @@ import type { Stage } from '../pipeline/progress.js';
 import { MESH_FILE_EXTENSIONS, meshFormatOfPath } from '../pipeline/readers/index.js';
 import { OUTPUT_FORMATS, plannedOutputPaths, type OutputFormat } from '../pipeline/writers/outputs.js';
 import type { ConvertJobResult } from '../worker/protocol.js';
-import { announce, enqueue, existingPolicy, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
+import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings } from './settings.js';
 import { PreviewPanel } from './previewPanel.js';
 import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
@@ -44,8 +44,6 @@ const FORMAT_LABELS: Readonly<Record<OutputFormat, string>> = {
   ply: 'PLY — MeshLab, CloudCompare',
 };
 
-const MESH_GLOB = `**/*.{${MESH_FILE_EXTENSIONS.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
-
 /** Entry for the command: from the Explorer (clicked and selected resources) or the palette (none). */
 export async function convertMeshCommand(
   ctx: CommandContext,
@@ -75,24 +73,14 @@ export async function convertMeshCommand(
   return last;
 }
 
-async function pickMesh(): Promise<vscode.Uri[] | undefined> {
-  const found = await vscode.workspace.findFiles(MESH_GLOB, '**/node_modules/**', 2000);
-  if (found.length === 0) {
-    return vscode.window.showOpenDialog({
-      canSelectMany: false,
-      openLabel: 'Convert',
-      filters: { Meshes: [...MESH_FILE_EXTENSIONS] },
-    });
-  }
-  const items = found
-    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri }))
-    .sort((a, b) => a.description.localeCompare(b.description));
-  const picked = await vscode.window.showQuickPick(items, {
+function pickMesh(): Promise<vscode.Uri[] | undefined> {
+  return pickWorkspaceFile({
     title: 'Convert Mesh to CAD Formats',
     placeHolder: 'Choose a mesh file in the workspace',
-    matchOnDescription: true,
+    openLabel: 'Convert',
+    filterName: 'Meshes',
+    extensions: MESH_FILE_EXTENSIONS,
   });
-  return picked ? [picked.uri] : undefined;
 }
 
 /** Every format but the source's own, those in imageTo3d.conversionFormats ticked. */

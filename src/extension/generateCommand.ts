@@ -5,7 +5,7 @@ import type { Stage } from '../pipeline/progress.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/decode.js';
 import type { JobResult } from '../worker/protocol.js';
-import { announce, enqueue, existingPolicy, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
+import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings, type Settings } from './settings.js';
 import { resolveModel, standinDir, type ModelLocation, type StoragePaths } from './modelLocation.js';
 import { ModelStore } from '../pipeline/network/store/modelStore.js';
@@ -53,8 +53,6 @@ function storagePaths(ctx: CommandContext): StoragePaths {
   return { extensionPath: ctx.extensionUri.fsPath, globalStoragePath: ctx.globalStoragePath };
 }
 
-const IMAGE_GLOB = `**/*.{${IMAGE_EXTENSIONS.map((ext) => [...ext].map((c) => `[${c}${c.toUpperCase()}]`).join('')).join(',')}}`;
-
 export function isImagePath(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).slice(1).toLowerCase());
 }
@@ -84,25 +82,14 @@ export async function generateCommand(
   return last;
 }
 
-async function pickImage(): Promise<vscode.Uri[] | undefined> {
-  const found = await vscode.workspace.findFiles(IMAGE_GLOB, '**/node_modules/**', 2000);
-  if (found.length === 0) {
-    const chosen = await vscode.window.showOpenDialog({
-      canSelectMany: false,
-      openLabel: 'Generate 3D Model',
-      filters: { Images: [...IMAGE_EXTENSIONS] },
-    });
-    return chosen;
-  }
-  const items = found
-    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri }))
-    .sort((a, b) => a.description.localeCompare(b.description));
-  const picked = await vscode.window.showQuickPick(items, {
+function pickImage(): Promise<vscode.Uri[] | undefined> {
+  return pickWorkspaceFile({
     title: 'Generate 3D Model',
     placeHolder: 'Choose an image in the workspace',
-    matchOnDescription: true,
+    openLabel: 'Generate 3D Model',
+    filterName: 'Images',
+    extensions: IMAGE_EXTENSIONS,
   });
-  return picked ? [picked.uri] : undefined;
 }
 
 async function generateOne(ctx: CommandContext, imagePath: string, outDir: string | undefined): Promise<GenerateCommandResult | undefined> {
