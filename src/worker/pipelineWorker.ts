@@ -9,7 +9,7 @@ import type { Mesh } from '../pipeline/mesh/mesh.js';
 import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
 import { prepareModel } from '../pipeline/network/modelSource.js';
 import { UserError } from '../pipeline/errors.js';
-import { CancelledError } from '../pipeline/progress.js';
+import { CancelledError, type Progress } from '../pipeline/progress.js';
 import type { HostToWorker, JobFailure, MeshBuffers, ModelChoice, WorkerToHost } from './protocol.js';
 
 const port = parentPort;
@@ -40,37 +40,41 @@ function describeFailure(err: unknown): JobFailure {
   return { kind: 'bug', message: String(err) };
 }
 
-async function prepare(message: Extract<HostToWorker, { type: 'prepare' }>): Promise<void> {
+/**
+ * Runs one job: cancellable through its id while it runs, and any failure reported as the job's
+ * outcome rather than thrown, so the worker lives on for the next job.
+ */
+async function job(jobId: number, work: (signal: AbortSignal, onProgress: (progress: Progress) => void) => Promise<void>): Promise<void> {
   const abort = new AbortController();
-  running.set(message.jobId, abort);
+  running.set(jobId, abort);
   try {
+    await work(abort.signal, (progress) => post({ type: 'progress', jobId, progress }));
+  } catch (err) {
+    post({ type: 'failed', jobId, failure: describeFailure(err) });
+  } finally {
+    running.delete(jobId);
+  }
+}
+
+function prepare(message: Extract<HostToWorker, { type: 'prepare' }>): Promise<void> {
+  return job(message.jobId, async (signal, onProgress) => {
     if (message.check) await preflight(message.check);
     const dir = await prepareModel(message.model.spec, {
       precision: message.model.precision,
       executionProviders: message.model.executionProviders,
-      signal: abort.signal,
-      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
+      signal,
+      onProgress,
       log: (line) => post({ type: 'log', line }),
     });
     post({ type: 'prepared', jobId: message.jobId, dir });
-  } catch (err) {
-    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
-  } finally {
-    running.delete(message.jobId);
-  }
+  });
 }
 
-async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
-  const abort = new AbortController();
-  running.set(message.jobId, abort);
-  try {
-    post({ type: 'progress', jobId: message.jobId, progress: { stage: 'model', fraction: 0, message: 'Loading the model' } });
+function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
+  return job(message.jobId, async (signal, onProgress) => {
+    onProgress({ stage: 'model', fraction: 0, message: 'Loading the model' });
     const model = await modelFor(message.model);
-    const result = await generateFromImage(message.request, {
-      model,
-      signal: abort.signal,
-      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
-    });
+    const result = await generateFromImage(message.request, { model, signal, onProgress });
     const preview = previewBuffers(result.preview);
     post(
       {
@@ -88,21 +92,12 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
       },
       transferList(preview),
     );
-  } catch (err) {
-    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
-  } finally {
-    running.delete(message.jobId);
-  }
+  });
 }
 
-async function convert(message: Extract<HostToWorker, { type: 'convert' }>): Promise<void> {
-  const abort = new AbortController();
-  running.set(message.jobId, abort);
-  try {
-    const result = await convertMeshFile(message.request, {
-      signal: abort.signal,
-      onProgress: (progress) => post({ type: 'progress', jobId: message.jobId, progress }),
-    });
+function convert(message: Extract<HostToWorker, { type: 'convert' }>): Promise<void> {
+  return job(message.jobId, async (signal, onProgress) => {
+    const result = await convertMeshFile(message.request, { signal, onProgress });
     const preview = previewBuffers(result.preview);
     post(
       {
@@ -119,11 +114,7 @@ async function convert(message: Extract<HostToWorker, { type: 'convert' }>): Pro
       },
       transferList(preview),
     );
-  } catch (err) {
-    post({ type: 'failed', jobId: message.jobId, failure: describeFailure(err) });
-  } finally {
-    running.delete(message.jobId);
-  }
+  });
 }
 
 /** The preview mesh with every attribute present (the webview draws grey where there is no colour). */
