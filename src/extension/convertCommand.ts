@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { ConvertRequest } from '../pipeline/convert.js';
 import type { Stage } from '../pipeline/progress.js';
-import { MESH_FILE_EXTENSIONS, meshFormatOfPath } from '../pipeline/readers/index.js';
-import { OUTPUT_FORMATS, plannedOutputPaths, type OutputFormat } from '../pipeline/writers/outputs.js';
+import { MESH_FILE_EXTENSIONS, meshFormatOfPath } from '../pipeline/readers/formats.js';
+import { formatsOtherThanSource, OUTPUT_FORMATS, plannedOutputPaths, type OutputFormat } from '../pipeline/writers/outputs.js';
 import type { ConvertJobResult } from '../worker/protocol.js';
 import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings } from './settings.js';
@@ -107,9 +107,9 @@ async function convertOne(
   outDir: string | undefined,
 ): Promise<ConvertCommandResult | undefined> {
   const settings = readSettings(vscode.Uri.file(meshPath));
-  // The source itself is never an output (the pipeline skips it too); asking whether to replace it would mislead.
-  const planned = plannedOutputPaths(meshPath, formats, outDir).filter((p) => path.resolve(p) !== path.resolve(meshPath));
-  const existing = await existingPolicy(settings.existingFiles, planned);
+  // The source itself is never an output; asking whether to replace it would mislead.
+  const written = formatsOtherThanSource(meshPath, formats, outDir).formats;
+  const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(meshPath, written, outDir));
   if (!existing) return undefined;
   const request: ConvertRequest = {
     meshPath,

@@ -1,9 +1,8 @@
 import * as vscode from 'vscode';
 import type { OutputFormat } from '../pipeline/writers/outputs.js';
-import { DEFAULT_OUTPUT_FORMATS, OUTPUT_FORMATS } from '../pipeline/writers/outputs.js';
+import { DEFAULT_OUTPUT_FORMATS, DXF_ENTITY_KINDS, OUTPUT_FORMATS, type DxfEntityKind } from '../pipeline/writers/outputs.js';
 import type { PrecisionSetting } from '../pipeline/network/modelSource.js';
-import { DXF_ENTITY_KINDS, type DxfEntityKind } from '../pipeline/writers/dxf.js';
-import { LENGTH_UNITS, type LengthUnit, type UpAxis } from '../pipeline/convert.js';
+import { LENGTH_UNITS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings {

@@ -4,22 +4,16 @@ import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { srgbToLinear } from './mesh/colour.js';
-import { readMeshFile, meshFormatOfPath, type MeshFileFormat } from './readers/index.js';
+import { readMeshFile } from './readers/index.js';
+import { meshFormatOfPath, type LengthUnit, type MeshFileFormat, type UpAxis } from './readers/formats.js';
 import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
-import type { DxfEntityKind } from './writers/dxf.js';
-import { outputBaseName, plannedOutputPaths, type OutputFormat } from './writers/outputs.js';
+import { formatsOtherThanSource, outputBaseName, plannedOutputPaths, type DxfEntityKind, type OutputFormat } from './writers/outputs.js';
 import { checkOutputsBeforeRun } from './writers/outputCheck.js';
 import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
 import { UserError } from './errors.js';
 import { stageTimer, type ProgressSink, type Stage } from './progress.js';
 import { GENERATOR } from './run.js';
 
-/** The axis a mesh file's "up" is along. */
-export type UpAxis = 'y' | 'z';
-/** Length units a mesh file's numbers may be in. */
-export type LengthUnit = 'mm' | 'cm' | 'm' | 'in';
-
-export const LENGTH_UNITS: readonly LengthUnit[] = Object.freeze(['mm', 'cm', 'm', 'in'] as const);
 const MILLIMETRES_PER_UNIT: Readonly<Record<LengthUnit, number>> = { mm: 1, cm: 10, m: 1000, in: 25.4 };
 
 /** A mesh file to convert, as plain data (it crosses the worker boundary). */
@@ -74,7 +68,14 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
   const { timings, timed } = stageTimer(signal);
 
   const format = meshFileFormat(request.meshPath);
-  const { formats, skipped } = formatsOtherThanSource(request);
+  const { formats, skipped } = formatsOtherThanSource(request.meshPath, request.formats, request.outDir);
+  if (formats.length === 0) {
+    throw new UserError(
+      `Converting ${path.basename(request.meshPath)} to ${request.formats.map((f) => f.toUpperCase()).join(', ')} would only replace the file itself.`,
+      'Choose other output formats, or another output folder.',
+      'invalid-option',
+    );
+  }
   const target = { sourcePath: request.meshPath, outDir: request.outDir, formats, existing: request.existing, tag: request.tag };
   await checkOutputsBeforeRun(target);
 
@@ -147,31 +148,6 @@ export function meshFileFormat(meshPath: string): MeshFileFormat {
     );
   }
   return format;
-}
-
-/**
- * The chosen formats minus any whose output would land on the source itself (converting a.stl to STL
- * next to it): no policy, "overwrite" included, may replace the file being converted.
- */
-function formatsOtherThanSource(request: ConvertRequest): { formats: OutputFormat[]; skipped: OutputFormat[] } {
-  const source = path.resolve(request.meshPath);
-  const planned = plannedOutputPaths(request.meshPath, request.formats, request.outDir);
-  const formats: OutputFormat[] = [];
-  const skipped: OutputFormat[] = [];
-  request.formats.forEach((f, i) => (samePath(path.resolve(planned[i]), source) ? skipped : formats).push(f));
-  if (formats.length === 0) {
-    throw new UserError(
-      `Converting ${path.basename(request.meshPath)} to ${request.formats.map((f) => f.toUpperCase()).join(', ')} would only replace the file itself.`,
-      'Choose other output formats, or another output folder.',
-      'invalid-option',
-    );
-  }
-  return { formats, skipped };
-}
-
-/** Case-insensitive where the platform's file systems usually are. */
-function samePath(a: string, b: string): boolean {
-  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 async function readSource(meshPath: string, maxBytes: number): Promise<Uint8Array> {

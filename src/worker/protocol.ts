@@ -1,6 +1,6 @@
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { ConvertRequest } from '../pipeline/convert.js';
-import type { MeshFileFormat } from '../pipeline/readers/index.js';
+import type { MeshFileFormat } from '../pipeline/readers/formats.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
 import type { ProcessingReport } from '../pipeline/mesh/process.js';
 import type { Progress, Stage } from '../pipeline/progress.js';

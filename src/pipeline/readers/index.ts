@@ -3,6 +3,7 @@ import { readGlb } from './glb.js';
 import { readObj } from './obj.js';
 import { readPly } from './ply.js';
 import { readStl } from './stl.js';
+import type { MeshFileFormat } from './formats.js';
 
 /**
  * Mesh file readers for the "mesh → CAD" conversion. Each takes the file's bytes (never a path: the
@@ -15,32 +16,12 @@ import { readStl } from './stl.js';
  * Malformed files raise a RangeError saying what is wrong; a file without triangles gives an empty mesh.
  */
 
-export type MeshFileFormat = 'obj' | 'stl' | 'ply' | 'glb';
+export { MESH_FILE_EXTENSIONS, meshFormatOfPath, type MeshFileFormat } from './formats.js';
 
 export interface ReadMesh {
   mesh: Mesh;
   sourceFormat: MeshFileFormat;
   notes: string[];
-}
-
-/** File extensions (without the dot, lower case) that readMeshFile reads, for pickers and help text. */
-export const MESH_FILE_EXTENSIONS: readonly string[] = Object.freeze(['obj', 'stl', 'ply', 'glb', 'gltf']);
-
-const EXTENSIONS: Record<string, MeshFileFormat> = {
-  obj: 'obj',
-  stl: 'stl',
-  ply: 'ply',
-  glb: 'glb',
-  gltf: 'glb', // the glTF reader takes JSON glTF (embedded buffers) as well as GLB
-};
-
-/** The format a path's extension names (case-insensitive), or undefined for other files. */
-export function meshFormatOfPath(path: string): MeshFileFormat | undefined {
-  const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
-  const dot = name.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const extension = name.slice(dot + 1).toLowerCase();
-  return Object.prototype.hasOwnProperty.call(EXTENSIONS, extension) ? EXTENSIONS[extension] : undefined;
 }
 
 export async function readMeshFile(bytes: Uint8Array, format: MeshFileFormat): Promise<ReadMesh> {

@@ -2,6 +2,7 @@ import type { Mesh } from '../mesh/mesh.js';
 import { prepareModel } from './dxf/model.js';
 import { writeR12Faces, writeR12Polyfaces } from './dxf/r12.js';
 import { writeR2010Mesh } from './dxf/r2010.js';
+import { DXF_ENTITY_KINDS, type DxfEntityKind } from './outputs.js';
 
 /**
  * ASCII DXF writer. The mesh arrives Z up in millimetres, which is what CAD programs assume. Three
@@ -17,9 +18,8 @@ import { writeR2010Mesh } from './dxf/r2010.js';
  * All put the model on one layer named after it, coloured after the mesh's mean colour when it has one.
  */
 
-export type DxfEntityKind = '3dface' | 'polyface' | 'mesh';
-
-export const DXF_ENTITY_KINDS: readonly DxfEntityKind[] = Object.freeze(['3dface', 'polyface', 'mesh'] as const);
+// Declared with the output formats, which the extension host imports without the writers.
+export { DXF_ENTITY_KINDS, type DxfEntityKind } from './outputs.js';
 
 export interface DxfOptions {
   /** Layer the model goes on; reduced to the characters R12 allows. */

@@ -5,6 +5,11 @@ export type OutputFormat = 'glb' | 'dxf' | 'step' | 'obj' | 'stl' | 'ply';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step', 'obj', 'stl', 'ply'] as const);
 
+/** How DXF files hold the mesh: R12 3DFACEs, an R12 polyface mesh, or an R2010 MESH entity. */
+export type DxfEntityKind = '3dface' | 'polyface' | 'mesh';
+
+export const DXF_ENTITY_KINDS: readonly DxfEntityKind[] = Object.freeze(['3dface', 'polyface', 'mesh'] as const);
+
 /** What a generation writes unless told otherwise: one file each for games, 2D/3D CAD and solid modellers. */
 export const DEFAULT_OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
 
@@ -87,6 +92,28 @@ export function plannedOutputPaths(sourcePath: string, formats: readonly OutputF
   const folder = outDir ?? path.dirname(sourcePath);
   const base = outputBaseName(sourcePath);
   return formats.map((format) => path.join(folder, `${base}.${EXTENSIONS[format]}`));
+}
+
+/**
+ * The chosen formats minus any whose output would land on the source itself (converting a.stl to STL
+ * next to it): no policy, "overwrite" included, may replace the file being converted.
+ */
+export function formatsOtherThanSource(
+  meshPath: string,
+  formats: readonly OutputFormat[],
+  outDir?: string,
+): { formats: OutputFormat[]; skipped: OutputFormat[] } {
+  const source = path.resolve(meshPath);
+  const planned = plannedOutputPaths(meshPath, formats, outDir);
+  const kept: OutputFormat[] = [];
+  const skipped: OutputFormat[] = [];
+  formats.forEach((f, i) => (samePath(path.resolve(planned[i]), source) ? skipped : kept).push(f));
+  return { formats: kept, skipped };
+}
+
+/** Case-insensitive where the platform's file systems usually are. */
+function samePath(a: string, b: string): boolean {
+  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 /** The longest prefix of `text` that fits in `maxBytes` of UTF-8, never splitting a character. */
