@@ -1,3 +1,4 @@
+import { buildSync } from 'esbuild';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -398,16 +399,28 @@ describe('CUDA provider installer', { timeout: 120_000 }, () => {
     await chmod(root, 0o755);
     await mkdir(cacheDir, { recursive: true });
     await chmod(cacheDir, 0o777);
+    // The installer is bundled into the test's own (now reachable) folder, so nobody needs no access to
+    // the checkout, which may sit in a private folder (mktemp -d is 0700).
+    const bundle = join(root, 'install.cjs');
+    buildSync({
+      entryPoints: [join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
+    await chmod(bundle, 0o644);
     const script = `
-      const { installCudaProvider } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts'))});
+      const { installCudaProvider } = require(${JSON.stringify(bundle)});
       installCudaProvider(${JSON.stringify(options())}).then(
         () => console.log(JSON.stringify({ ok: true })),
         (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, dir: e.dir })),
       );`;
     const child = spawnSync(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script],
-      { cwd: join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, HOME: cacheDir }, timeout: 60_000 },
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, HOME: cacheDir }, timeout: 60_000 },
     );
     const line = child.stdout.trim().split('\n').pop() ?? '';
     if (!line.startsWith('{')) return t.skip(`could not run as nobody: ${child.stderr.trim().split('\n').slice(-3).join(' / ')}`);
