@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { Stage } from '../pipeline/progress.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import { IMAGE_EXTENSIONS } from '../pipeline/image/decode.js';
+import { IMAGE_EXTENSIONS } from '../pipeline/image/imageFormats.js';
 import type { JobResult } from '../worker/protocol.js';
 import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings, type Settings } from './settings.js';

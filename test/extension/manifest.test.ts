@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { IMAGE_EXTENSIONS } from '../../src/pipeline/image/imageFormats.js';
 
 interface Manifest {
   engines: { vscode: string };
@@ -25,17 +26,26 @@ function extnameRegex(when: string): RegExp {
   return new RegExp(match[1], match[2]);
 }
 
-test('the Explorer menu offers the command for images of any letter case, and only for them', () => {
+test('the Explorer menu offers the command for exactly the image extensions the decoder reads, in any letter case', () => {
   const entry = manifest.contributes.menus['explorer/context'].find((m) => m.command === 'imageTo3d.generate');
   assert.ok(entry?.when);
   assert.match(entry.when, /!explorerResourceIsFolder/);
   const regex = extnameRegex(entry.when);
-  for (const ext of ['.png', '.PNG', '.jpg', '.JPG', '.jpeg', '.Jpeg', '.webp', '.bmp', '.tif', '.tiff', '.TIFF']) {
-    assert.ok(regex.test(ext), `${ext} should offer the command`);
+  const missing: string[] = [];
+  for (const ext of IMAGE_EXTENSIONS) {
+    const mixed = ext[0].toUpperCase() + ext.slice(1);
+    for (const variant of [ext, ext.toUpperCase(), mixed]) if (!regex.test(`.${variant}`)) missing.push(`.${variant}`);
   }
-  for (const ext of ['.txt', '.gif', '.svg', '.pngx', '.xpng', '', '.glb', '.jp', '.tifff']) {
-    assert.ok(!regex.test(ext), `${ext || '(none)'} must not offer the command`);
-  }
+  assert.deepEqual(missing, [], `${entry.when} must match every extension of src/pipeline/image/imageFormats.ts`);
+  // Formats sharp knows but the product does not read, near misses of every listed extension, and others.
+  const others = ['svg', 'svgz', 'heic', 'heif', 'jp2', 'jxl', 'ppm', 'pdf', 'v', 'dib', 'txt', 'glb', 'jp', 'tifff', 'pngx', 'xpng'];
+  const nearMisses = IMAGE_EXTENSIONS.flatMap((ext) => [ext.slice(1), ext.slice(0, -1), `${ext}x`, `x${ext}`, `${ext}.gz`]);
+  const offered = [...others, ...nearMisses]
+    .filter((ext) => !IMAGE_EXTENSIONS.includes(ext))
+    .map((ext) => `.${ext}`)
+    .concat(['', '.', 'png', '..png'])
+    .filter((ext) => regex.test(ext));
+  assert.deepEqual(offered, [], `${entry.when} offers the command for files the decoder does not read`);
 });
 
 test('the command is in the palette with its category', () => {
@@ -68,3 +78,4 @@ test('every setting the issue names exists and is described', () => {
     assert.ok('default' in setting, `imageTo3d.${key} needs a default`);
   }
 });
+
