@@ -1,6 +1,7 @@
 /**
- * The preview: draws the mesh the host sends with three.js, orbit controls, and the mesh's figures.
- * Runs in the webview's browser context; talks to the host only through src/shared/protocol.ts.
+ * The preview: draws the mesh the host sends with three.js, orbit controls, and the mesh's figures,
+ * with the image the network took beside it when there is one. Runs in the webview's browser context;
+ * talks to the host only through src/shared/protocol.ts.
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
@@ -132,6 +133,46 @@ function showInfo(info: PreviewInfo, _size: THREE.Vector3): void {
   element('files').textContent = info.files.join('\n');
 }
 
+/** The blob: URL of the input image now shown; revoked when replaced, so its bytes can be freed. */
+let inputUrl: string | undefined;
+
+/**
+ * Shows the network's input as a thumbnail (a blob: URL, which the page's CSP allows for images), or
+ * hides it when the message has none; tells the host once the browser has decoded it.
+ */
+async function showInput(png: Uint8Array | undefined): Promise<void> {
+  const figure = element<HTMLElement>('input');
+  const image = element<HTMLImageElement>('input-image');
+  if (inputUrl) URL.revokeObjectURL(inputUrl);
+  inputUrl = undefined;
+  setEnlarged(false);
+  if (!png) {
+    figure.hidden = true;
+    image.removeAttribute('src');
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([png.slice()], { type: 'image/png' }));
+  inputUrl = url;
+  image.src = url;
+  figure.hidden = false;
+  try {
+    await image.decode();
+  } catch {
+    if (inputUrl !== url) return; // replaced by a newer image meanwhile
+    figure.hidden = true;
+    post({ type: 'error', message: 'The network input image could not be decoded.' });
+    return;
+  }
+  if (inputUrl === url) post({ type: 'inputShown', width: image.naturalWidth, height: image.naturalHeight });
+}
+
+function setEnlarged(enlarged: boolean): void {
+  element('input').classList.toggle('enlarged', enlarged);
+  const toggle = element('input-toggle');
+  toggle.setAttribute('aria-expanded', String(enlarged));
+  toggle.title = enlarged ? 'Shrink' : 'Enlarge';
+}
+
 let renderedReported = false;
 function frame(): void {
   requestAnimationFrame(frame);
@@ -151,6 +192,12 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   }
   renderedReported = false;
   show(message.mesh, message.info);
+  void showInput(message.inputPng);
+});
+
+element('input-toggle').addEventListener('click', () => setEnlarged(!element('input').classList.contains('enlarged')));
+window.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') setEnlarged(false);
 });
 
 element('reset').addEventListener('click', resetView);

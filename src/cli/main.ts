@@ -19,6 +19,11 @@ import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
 import { CancelledError, type Progress } from '../pipeline/progress.js';
 import { ProgressBar } from './progressBar.js';
+import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
+import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
+import { FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE } from '../pipeline/image/frame.js';
+import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
+import { INPUT_IMAGE_SUFFIXES } from '../pipeline/writers/outputs.js';
 
 const USAGE = `Usage: image-to-3d <image> [options]
        image-to-3d <mesh file> [options]
@@ -39,7 +44,18 @@ Image options:
                          (default: TripoSR, downloaded once into the cache and converted to ONNX)
   --cache DIR            where downloads and converted models live (default: ${defaultCliCacheDir()})
   --no-download          fail instead of downloading TripoSR when it is not in the cache
-  --model-url NAME=URL   download config.yaml or model.ckpt from URL instead (a mirror); repeatable
+  --model-url NAME=URL   download a model file (config.yaml, model.ckpt, or a background network's
+                         file such as u2net.onnx) from URL instead (a mirror); repeatable
+  --background MODE      ${BACKGROUND_MODES.join(', ')}: remove the background with a segmentation network
+                         (auto, the default: unless the image has real transparency; remove: always;
+                         keep: never, the whole picture is the object)
+  --background-network N ${SEGMENTATION_NETWORKS.join(', ')} (default ${DEFAULT_SEGMENTATION_NETWORK});
+                         downloaded once into the cache, like TripoSR
+  --background-model FILE  use this ONNX file of the background network instead of downloading it
+  --foreground-ratio R   share of the square frame the object fills, ${FOREGROUND_RATIO_RANGE.min} to ${FOREGROUND_RATIO_RANGE.max}
+                         (default ${FOREGROUND_RATIO}, TripoSR's)
+  --save-input           also write <name>.${INPUT_IMAGE_SUFFIXES.input} (the ${'512²'} image the network took) and
+                         <name>.${INPUT_IMAGE_SUFFIXES.mask} (the object's mask at the image's size)
   --precision P          auto (default), fp32 or fp16 for the converted encoder
   --resolution N         grid points per axis for the surface (default 256)
   --threshold T          density at the surface (default 25)
@@ -88,6 +104,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         units: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         'install-cuda': { type: 'boolean' },
+        background: { type: 'string' },
+        'background-network': { type: 'string' },
+        'background-model': { type: 'string' },
+        'foreground-ratio': { type: 'string' },
+        'save-input': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -125,6 +146,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       targetTriangles: parseNumber('--triangles', values.triangles, 100_000, { integer: true, min: 0 }),
       longestSideMm: parseNumber('--size', values.size, 100, { min: 1e-6 }),
       existing: parseExisting(values.existing),
+      background: {
+        mode: parseBackgroundMode(values.background),
+        model: backgroundModelSpec(values['background-network'], values['background-model'], {
+          cacheDir: path.resolve(values.cache ?? defaultCliCacheDir()),
+          allowDownload: !values['no-download'],
+          urlOverrides: parseUrlOverrides(values['model-url'] ?? []),
+        }),
+      },
+      foregroundRatio: parseNumber('--foreground-ratio', values['foreground-ratio'], FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE),
+      saveInput: values['save-input'] === true,
     };
     providers = parseProviderList(values.providers);
     precision = parsePrecision(values.precision);
@@ -167,9 +198,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       model,
       signal: abort.signal,
       onProgress: (p: Progress) => bar.update(p),
+      log: (line) => bar.log(line),
     });
     bar.done();
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`);
+    process.stderr.write(
+      result.input.backgroundRemovedWith
+        ? `Background removed with ${result.input.backgroundRemovedWith}: the object covers ${(100 * result.input.objectShare).toFixed(1)}% of the image.\n`
+        : `Background kept: ${request.background?.mode === 'keep' ? 'as asked' : 'the image has its own transparency'}.\n`,
+    );
     const p = result.processing;
     const changes = [
       p.removedComponents > 0 ? `removed ${p.removedComponents} floater(s)` : '',
@@ -362,6 +399,29 @@ function modelSpec(
     return { kind: 'checkpoint', checkpointPath: resolved, configPath: path.join(path.dirname(resolved), 'config.yaml'), cacheDir: managed.cacheDir };
   }
   return { kind: 'onnx', dir: resolved };
+}
+
+function parseBackgroundMode(text: string | undefined): BackgroundMode {
+  if (text === undefined) return DEFAULT_BACKGROUND_MODE;
+  if ((BACKGROUND_MODES as readonly string[]).includes(text)) return text as BackgroundMode;
+  throw new Error(`--background takes ${BACKGROUND_MODES.join(', ')}; got "${text}".`);
+}
+
+/** --background-network names the network (and so its pre- and post-processing); --background-model a file of it. */
+function backgroundModelSpec(
+  network: string | undefined,
+  file: string | undefined,
+  managed: { cacheDir: string; allowDownload: boolean; urlOverrides: Record<string, string> },
+): SegmentationModelSpec {
+  let chosen: SegmentationNetwork = DEFAULT_SEGMENTATION_NETWORK;
+  if (network !== undefined) {
+    if (!(SEGMENTATION_NETWORKS as readonly string[]).includes(network)) {
+      throw new Error(`--background-network takes ${SEGMENTATION_NETWORKS.join(', ')}; got "${network}".`);
+    }
+    chosen = network as SegmentationNetwork;
+  }
+  if (file !== undefined) return { kind: 'file', file: path.resolve(file), network: chosen };
+  return { kind: 'managed', storeDir: managed.cacheDir, network: chosen, allowDownload: managed.allowDownload, urlOverrides: managed.urlOverrides };
 }
 
 function parseUrlOverrides(items: readonly string[]): Record<string, string> {

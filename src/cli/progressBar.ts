@@ -5,6 +5,7 @@ const STAGE_LABEL: Record<Stage, string> = {
   model: 'model',
   convert: 'convert',
   image: 'image',
+  background: 'background',
   encode: 'encoder',
   surface: 'surface',
   read: 'read',

@@ -14,7 +14,21 @@ export interface CommandContext {
   readonly log: vscode.LogOutputChannel;
 }
 
-const STAGE_ORDER: readonly Stage[] = ['download', 'model', 'convert', 'image', 'encode', 'surface', 'read', 'mesh', 'colour', 'write'];
+/** Where each stage sits on a progress bar; a record, so a new stage cannot be left out of it. */
+const STAGE_RANK: Record<Stage, number> = {
+  download: 0,
+  model: 1,
+  convert: 2,
+  image: 3,
+  background: 4,
+  encode: 5,
+  surface: 6,
+  read: 7,
+  mesh: 8,
+  colour: 9,
+  write: 10,
+};
+const STAGES = Object.keys(STAGE_RANK) as Stage[];
 
 /** Turns stage progress into the increments VS Code's progress bar takes (it only moves forward). */
 export function progressReporter(
@@ -23,7 +37,7 @@ export function progressReporter(
 ): (p: Progress) => void {
   let done = 0;
   return (p) => {
-    const before = STAGE_ORDER.slice(0, STAGE_ORDER.indexOf(p.stage)).reduce((sum, s) => sum + weights[s], 0);
+    const before = STAGES.filter((s) => STAGE_RANK[s] < STAGE_RANK[p.stage]).reduce((sum, s) => sum + weights[s], 0);
     const overall = (before + weights[p.stage] * p.fraction) * 100;
     progress.report({ message: p.message, increment: Math.max(0, overall - done) });
     done = Math.max(done, overall);

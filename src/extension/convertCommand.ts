@@ -27,6 +27,7 @@ const CONVERT_WEIGHTS: Record<Stage, number> = {
   model: 0,
   convert: 0,
   image: 0,
+  background: 0,
   encode: 0,
   surface: 0,
   read: 0.3,

@@ -1,16 +1,20 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import manifestJson from '../../models/manifest.json';
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { Stage } from '../pipeline/progress.js';
-import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
+import { plannedRunPaths } from '../pipeline/writers/outputs.js';
+import type { SegmentationNetwork } from '../pipeline/image/segmentation.js';
+import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
+import { downloadableModel, parseManifest } from '../pipeline/network/store/manifest.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/imageFormats.js';
-import type { JobResult } from '../worker/protocol.js';
+import type { JobResult, ModelChoice } from '../worker/protocol.js';
 import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
 import { readSettings, type Settings } from './settings.js';
 import { resolveModel, standinDir, type ModelLocation, type StoragePaths } from './modelLocation.js';
 import { ModelStore } from '../pipeline/network/store/modelStore.js';
 import type { ModelRequest } from '../worker/protocol.js';
-import type { Outcome } from './pipelineClient.js';
+import type { JobOutcome, Outcome } from './pipelineClient.js';
 import { PreviewPanel } from './previewPanel.js';
 import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
 
@@ -21,6 +25,8 @@ export interface GenerateCommandResult {
   /** The model that ran: 'triposr', 'standin', or what a custom pair's model.json says. */
   readonly model: string;
   readonly metrics: { readonly vertices: number; readonly faces: number; readonly watertight: boolean };
+  /** The network that removed the background (absent: the image was used as it is), and the object's share of the image. */
+  readonly background: { readonly removedWith?: SegmentationNetwork; readonly objectShare: number };
 }
 
 /** Share of a generation each stage takes, for one progress bar across stages. */
@@ -29,19 +35,23 @@ const STAGE_WEIGHTS: Record<Stage, number> = {
   convert: 0,
   model: 0.05,
   image: 0.02,
+  background: 0.05,
   encode: 0.13,
-  surface: 0.6,
+  surface: 0.55,
   read: 0,
   mesh: 0.08,
   colour: 0.04,
   write: 0.08,
 };
+/** A run that first downloads the background network: the download takes most of the bar. */
+const BACKGROUND_DOWNLOAD_WEIGHTS = withShare(STAGE_WEIGHTS, 'background', 0.6);
 /** Getting a model ready: downloading dominates, then the one-off conversion. */
 const PREPARE_WEIGHTS: Record<Stage, number> = {
   download: 0.8,
   model: 0.05,
   convert: 0.15,
   image: 0,
+  background: 0,
   encode: 0,
   surface: 0,
   read: 0,
@@ -100,9 +110,12 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
   }
   const location = await modelToUse(ctx, settings);
   if (!location) return undefined;
-  const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(imagePath, settings.outputFormats, outDir));
+  const existing = await existingPolicy(
+    settings.existingFiles,
+    plannedRunPaths(imagePath, settings.outputFormats, outDir, settings.saveNetworkInput),
+  );
   if (!existing) return undefined;
-  const request: GenerateRequest = {
+  let request: GenerateRequest = {
     imagePath,
     outDir,
     formats: settings.outputFormats,
@@ -114,23 +127,36 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     targetTriangles: settings.targetTriangles,
     longestSideMm: settings.longestSideMm,
     dxfEntity: settings.dxfEntity,
+    background: { mode: settings.background, model: backgroundModel(ctx, settings) },
+    foregroundRatio: settings.foregroundRatio,
+    saveInput: settings.saveNetworkInput,
     existing,
   };
   const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath), request);
   if (!modelDir) return undefined;
   const name = path.basename(imagePath);
   ctx.log.info(`Generating from ${imagePath} with the model in ${modelDir}${location.builtIn ? ' (built-in stand-in)' : ''}.`);
-  const started = Date.now();
-  const outcome = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Image to 3D: ${name}`, cancellable: true },
-    (progress, token) =>
-      ctx.client().run(
-        request,
-        { dir: modelDir, executionProviders: settings.executionProviders },
-        progressReporter(progress, STAGE_WEIGHTS),
-        { onCancel: (listener) => token.onCancellationRequested(listener) },
-      ),
-  );
+  let started = Date.now();
+  const model: ModelChoice = { dir: modelDir, executionProviders: settings.executionProviders };
+  let outcome = await runWithProgress(ctx, request, model, name, STAGE_WEIGHTS);
+
+  // The background network is fetched only after asking, and only once the run found it needs it (an
+  // image with its own transparency does not).
+  const background = request.background;
+  if (!outcome.ok && outcome.failure.kind === 'user' && outcome.failure.code === 'background-model-missing' && background?.model.kind === 'managed') {
+    const answer = await askForBackgroundNetwork(background.model);
+    if (!answer) {
+      ctx.log.info(`Did not generate from ${imagePath}: the ${background.model.network} background network was not downloaded.`);
+      return undefined;
+    }
+    request =
+      answer === 'download'
+        ? { ...request, background: { ...background, model: { ...background.model, allowDownload: true } } }
+        : { ...request, background: { ...background, mode: 'keep' } };
+    ctx.log.info(answer === 'download' ? `Downloading the ${background.model.network} background network.` : `Keeping the background of ${name} for this run.`);
+    started = Date.now(); // the time the question stood open is not the run's
+    outcome = await runWithProgress(ctx, request, model, name, answer === 'download' ? BACKGROUND_DOWNLOAD_WEIGHTS : STAGE_WEIGHTS);
+  }
 
   if (!outcome.ok) {
     reportFailure(ctx, outcome.failure, name, () => offerOtherFolder(ctx, imagePath));
@@ -142,8 +168,13 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     `Wrote ${result.files.join(', ')} (${result.metrics.faces} faces, ${result.provider}, ` +
       `${Object.entries(result.timingsMs).map(([stage, ms]) => `${stage} ${Math.round(ms ?? 0)} ms`).join(', ')}).`,
   );
-  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, location.builtIn, (Date.now() - started) / 1000), (line) =>
-    ctx.log.info(line),
+  ctx.log.info(`Background: ${backgroundSummary(result)}.`);
+  PreviewPanel.show(
+    ctx.extensionUri,
+    result.preview,
+    previewInfo(name, result, location.builtIn, (Date.now() - started) / 1000),
+    (line) => ctx.log.info(line),
+    result.input.png,
   );
   announce(result.files);
   return {
@@ -151,7 +182,68 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     provider: result.provider,
     model: result.modelKind,
     metrics: { vertices: result.metrics.vertices, faces: result.metrics.faces, watertight: result.metrics.watertight },
+    background: { removedWith: result.input.backgroundRemovedWith, objectShare: result.input.objectShare },
   };
+}
+
+/** The settings' background network: the user's own file when one is set, else rembg's, downloaded after asking. */
+function backgroundModel(ctx: CommandContext, settings: Settings): SegmentationModelSpec {
+  const network = settings.backgroundNetwork;
+  if (settings.backgroundModelPath) return { kind: 'file', file: settings.backgroundModelPath, network };
+  return { kind: 'managed', storeDir: ctx.globalStoragePath, network, allowDownload: false, urlOverrides: settings.downloadUrls };
+}
+
+function runWithProgress(
+  ctx: CommandContext,
+  request: GenerateRequest,
+  model: ModelChoice,
+  name: string,
+  weights: Record<Stage, number>,
+): Thenable<JobOutcome> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Image to 3D: ${name}`, cancellable: true },
+    (progress, token) =>
+      ctx.client().run(request, model, progressReporter(progress, weights), {
+        onCancel: (listener) => token.onCancellationRequested(listener),
+      }),
+  );
+}
+
+/** `weights` with `stage` given `share` of the bar and the other stages scaled to fill the rest. */
+function withShare(weights: Record<Stage, number>, stage: Stage, share: number): Record<Stage, number> {
+  const rest = 1 - weights[stage];
+  const scaled = { ...weights };
+  for (const s of Object.keys(scaled) as Stage[]) scaled[s] = s === stage ? share : (weights[s] * (1 - share)) / rest;
+  return scaled;
+}
+
+/** Asks before downloading a background network; undefined: the user cancelled the generation. */
+async function askForBackgroundNetwork(spec: Extract<SegmentationModelSpec, { kind: 'managed' }>): Promise<'download' | 'keep' | undefined> {
+  const entry = downloadableModel(parseManifest(manifestJson), spec.network);
+  const status = await new ModelStore(spec.storeDir, spec.network).status();
+  const download = status.state === 'partial' ? 'Resume Download' : 'Download';
+  const keep = 'Keep the Background This Time';
+  const answer = await vscode.window.showInformationMessage(
+    `Removing the background of this image needs the ${spec.network} network, which is not on this machine yet.`,
+    {
+      modal: true,
+      detail:
+        `${entry.description}\n\nDownload it once from rembg's releases into the extension's storage? It is checked before each use. ` +
+        'Or keep the background for this run: the whole picture, background included, is what TripoSR reconstructs. ' +
+        'A network file you already have can be set in imageTo3d.backgroundModelPath.',
+    },
+    download,
+    keep,
+  );
+  return answer === download ? 'download' : answer === keep ? 'keep' : undefined;
+}
+
+/** One line on what happened to the background, for the preview and the log. */
+function backgroundSummary(result: JobResult): string {
+  const { backgroundRemovedWith, objectShare } = result.input;
+  if (backgroundRemovedWith) return `removed with ${backgroundRemovedWith} (object ${Math.round(100 * objectShare)}% of the image)`;
+  // Without removal the object is what the image's alpha marks: all of an opaque image.
+  return objectShare >= 1 ? 'kept (the whole image is the object)' : "kept (the image's own transparency)";
 }
 
 function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds: number): PreviewInfo {
@@ -160,6 +252,7 @@ function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds
     details: [
       ['Model', builtIn ? 'built-in stand-in (demonstration)' : result.modelKind],
       ['Ran on', result.provider],
+      ['Background', backgroundSummary(result)],
     ],
     files: result.files.map((f) => path.basename(f)),
     seconds,

@@ -5,6 +5,8 @@ import { isWebviewToHost, type HostToWebview, type PreviewInfo, type PreviewMesh
 export interface PreviewState {
   readonly rendered: boolean;
   readonly triangles: number;
+  /** The network's input image as the webview decoded and showed it; absent until then, or when there is none. */
+  readonly inputImage?: { readonly width: number; readonly height: number };
 }
 
 /**
@@ -17,14 +19,21 @@ export class PreviewPanel {
   private state: PreviewState = { rendered: false, triangles: 0 };
   private readonly disposables: vscode.Disposable[] = [];
 
-  static show(extensionUri: vscode.Uri, mesh: PreviewMesh, info: PreviewInfo, log: (line: string) => void): PreviewPanel {
+  /** `inputPng`: the image the network took, shown beside the mesh (a generation has one, a conversion none). */
+  static show(
+    extensionUri: vscode.Uri,
+    mesh: PreviewMesh,
+    info: PreviewInfo,
+    log: (line: string) => void,
+    inputPng?: Uint8Array,
+  ): PreviewPanel {
     const panel = vscode.window.createWebviewPanel(
       PreviewPanel.viewType,
       `3D: ${info.title}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] },
     );
-    const preview = new PreviewPanel(panel, extensionUri, mesh, info, log);
+    const preview = new PreviewPanel(panel, extensionUri, mesh, info, log, inputPng);
     PreviewPanel.latest = preview;
     return preview;
   }
@@ -39,6 +48,7 @@ export class PreviewPanel {
     private readonly mesh: PreviewMesh,
     private readonly info: PreviewInfo,
     private readonly log: (line: string) => void,
+    private readonly inputPng: Uint8Array | undefined,
   ) {
     panel.webview.html = html(panel.webview, extensionUri);
     panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message), undefined, this.disposables);
@@ -52,12 +62,15 @@ export class PreviewPanel {
     }
     switch (message.type) {
       case 'ready': {
-        const show: HostToWebview = { type: 'show', mesh: this.mesh, info: this.info };
+        const show: HostToWebview = { type: 'show', mesh: this.mesh, info: this.info, ...(this.inputPng ? { inputPng: this.inputPng } : {}) };
         void this.panel.webview.postMessage(show);
         return;
       }
       case 'rendered':
-        this.state = { rendered: true, triangles: message.triangles };
+        this.state = { ...this.state, rendered: true, triangles: message.triangles };
+        return;
+      case 'inputShown':
+        this.state = { ...this.state, inputImage: { width: message.width, height: message.height } };
         return;
       case 'error':
         this.log(`Preview: ${message.message}`);
@@ -75,10 +88,12 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css'));
-  // No inline script or style: scripts need the nonce, styles come from our own file.
+  // No inline script or style: scripts need the nonce, styles come from our own file. Images: the
+  // network's input arrives as PNG bytes and is shown through a blob: URL the page's own script mints
+  // from them; data: is not allowed (nothing needs it, and it would let any markup carry an image).
   const csp = [
     "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
+    `img-src ${webview.cspSource} blob:`,
     `style-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
     `font-src ${webview.cspSource}`,
@@ -104,6 +119,10 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   <p id="notes"></p>
   <pre id="files"></pre>
 </aside>
+<figure id="input" hidden>
+  <button id="input-toggle" type="button" title="Enlarge" aria-expanded="false"><img id="input-image" alt="The image the network took"></button>
+  <figcaption>What the network saw</figcaption>
+</figure>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;

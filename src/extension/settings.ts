@@ -3,6 +3,9 @@ import type { OutputFormat } from '../pipeline/writers/outputs.js';
 import { DEFAULT_OUTPUT_FORMATS, DXF_ENTITY_KINDS, OUTPUT_FORMATS, type DxfEntityKind } from '../pipeline/writers/outputs.js';
 import type { PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { LENGTH_UNITS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
+import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
+import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
+import { FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE } from '../pipeline/image/frame.js';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings {
@@ -12,6 +15,13 @@ export interface Settings {
   readonly downloadUrls: Readonly<Record<string, string>>;
   readonly precision: PrecisionSetting;
   readonly executionProviders: readonly string[] | 'auto';
+  readonly background: BackgroundMode;
+  readonly backgroundNetwork: SegmentationNetwork;
+  /** A local ONNX file of backgroundNetwork; empty: downloaded into global storage. */
+  readonly backgroundModelPath: string;
+  readonly foregroundRatio: number;
+  /** Also write <name>.input.png and <name>.mask.png. */
+  readonly saveNetworkInput: boolean;
   readonly resolution: number;
   readonly threshold: number;
   readonly sampling: 'adaptive' | 'dense';
@@ -39,6 +49,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
   const dxfEntity = config.get<string>('dxfEntity', '3dface');
   const existing = config.get<string>('existingFiles', 'ask');
   const precision = config.get<string>('precision', 'auto');
+  const background = config.get<string>('background', DEFAULT_BACKGROUND_MODE);
+  const backgroundNetwork = config.get<string>('backgroundNetwork', DEFAULT_SEGMENTATION_NETWORK);
   return {
     model: config.get<string>('model', 'triposr') === 'standin' ? 'standin' : 'triposr',
     modelPath: config.get<string>('modelPath', '').trim(),
@@ -46,6 +58,13 @@ export function readSettings(scope?: vscode.Uri): Settings {
     downloadUrls: stringRecord(config.get<unknown>('downloadUrls', {})),
     precision: precision === 'fp32' || precision === 'fp16' ? precision : 'auto',
     executionProviders: parseProviders(config.get<string>('executionProviders', 'auto')),
+    background: (BACKGROUND_MODES as readonly string[]).includes(background) ? (background as BackgroundMode) : DEFAULT_BACKGROUND_MODE,
+    backgroundNetwork: (SEGMENTATION_NETWORKS as readonly string[]).includes(backgroundNetwork)
+      ? (backgroundNetwork as SegmentationNetwork)
+      : DEFAULT_SEGMENTATION_NETWORK,
+    backgroundModelPath: config.get<string>('backgroundModelPath', '').trim(),
+    foregroundRatio: clamp(config.get<number>('foregroundRatio', FOREGROUND_RATIO), FOREGROUND_RATIO_RANGE.min, FOREGROUND_RATIO_RANGE.max, FOREGROUND_RATIO),
+    saveNetworkInput: config.get<boolean>('saveNetworkInput', false) === true,
     resolution: clampInt(config.get<number>('resolution', 256), 32, 512),
     threshold: config.get<number>('threshold', 25),
     sampling: config.get<string>('sampling', 'adaptive') === 'dense' ? 'dense' : 'adaptive',
@@ -74,6 +93,10 @@ export function parseProviders(text: string): readonly string[] | 'auto' {
 function knownFormats(value: unknown): OutputFormat[] {
   if (!Array.isArray(value)) return [];
   return [...new Set(value.filter((f): f is OutputFormat => (OUTPUT_FORMATS as readonly string[]).includes(f)))];
+}
+
+function clamp(value: number, min: number, max: number, fallback: number): number {
+  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
 }
 
 function clampInt(value: number, min: number, max: number): number {

@@ -18,6 +18,8 @@ export type UserErrorCode =
   | 'image-too-large'
   | 'image-empty'
   | 'model-missing'
+  /** Background removal needs a network that is not downloaded, and downloading was not allowed. */
+  | 'background-model-missing'
   | 'model-invalid'
   | 'output-exists'
   | 'output-not-writable'

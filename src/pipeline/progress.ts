@@ -1,5 +1,5 @@
 /** The stages of a run, in the order data flows through them. */
-export type Stage = 'download' | 'model' | 'convert' | 'image' | 'encode' | 'surface' | 'read' | 'colour' | 'mesh' | 'write';
+export type Stage = 'download' | 'model' | 'convert' | 'image' | 'background' | 'encode' | 'surface' | 'read' | 'colour' | 'mesh' | 'write';
 
 export interface Progress {
   readonly stage: Stage;

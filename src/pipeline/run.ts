@@ -1,5 +1,10 @@
-import { decodeImage } from './image/decode.js';
-import { networkInput } from './image/frame.js';
+import sharp from 'sharp';
+import { decodeImage, probeImage } from './image/decode.js';
+import { FOREGROUND_RATIO, networkInput, networkInputPreview, NETWORK_IMAGE_SIZE } from './image/frame.js';
+import { isolateObject, loadSegmenter, needsBackgroundRemoval, type IsolatedObject, type Segmenter } from './image/background.js';
+import type { BackgroundMode } from './image/backgroundOptions.js';
+import type { SegmentationNetwork } from './image/segmentation.js';
+import { prepareSegmentationModel, type SegmentationModelSpec } from './network/segmentationSource.js';
 import type { LoadedModel } from './network/session.js';
 import { sampleDenseGrid, gridIndexToWorld } from './surface/grid.js';
 import { marchingCubes } from './surface/marchingCubes.js';
@@ -11,7 +16,7 @@ import { toFrame } from './mesh/transform.js';
 import { processMesh, type ProcessingReport } from './mesh/process.js';
 import { srgbToLinear } from './mesh/colour.js';
 import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
-import { plannedOutputPaths, outputBaseName, type DxfEntityKind, type OutputFormat } from './writers/outputs.js';
+import { inputImagePaths, plannedOutputPaths, outputBaseName, type DxfEntityKind, type OutputFormat } from './writers/outputs.js';
 import { checkOutputsBeforeRun, type OutputTarget } from './writers/outputCheck.js';
 import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
 import { UserError } from './errors.js';
@@ -44,14 +49,32 @@ export interface GenerateRequest {
   readonly existing: ExistingFilePolicy;
   /** How DXF files hold the mesh; '3dface' (R12, read everywhere) when absent. */
   readonly dxfEntity?: DxfEntityKind;
+  /**
+   * Background removal: `mode` says when (auto: unless the image has real transparency), `model` which
+   * network. Absent: the image is used as it is, its alpha (if any) marking the object.
+   */
+  readonly background?: { readonly mode: BackgroundMode; readonly model: SegmentationModelSpec };
+  /** Share of the square frame the object's longer side fills (TripoSR's foreground_ratio); 0.85 when absent. */
+  readonly foregroundRatio?: number;
+  /** Also write `<name>.input.png` (the 512² image the encoder took) and `<name>.mask.png` (the object's mask). */
+  readonly saveInput?: boolean;
   /** Marks temporary files so a host can sweep them if the run is killed. */
   readonly tag?: string;
   /** Ceiling on decoded image pixels. */
   readonly maxInputPixels?: number;
 }
 
+/** Opens (or hands back an open) background-removal network; a host keeps them warm between runs. */
+export type SegmenterLoader = (file: string, network: SegmentationNetwork) => Promise<Segmenter>;
+
 export interface RunContext {
   readonly model: LoadedModel;
+  /**
+   * How to open the background-removal network. Absent: opened for this run on the model's provider
+   * and closed after it.
+   */
+  readonly loadSegmenter?: SegmenterLoader;
+  readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressSink;
 }
@@ -68,6 +91,17 @@ export interface GenerateResult {
   /** What the mesh stage changed: floaters removed, holes closed, triangles before simplification. */
   readonly processing: ProcessingReport;
   readonly sampling: SamplingReport;
+  readonly input: InputReport;
+}
+
+/** What the network was shown. */
+export interface InputReport {
+  /** The 512² RGB image the encoder took, as PNG bytes (for a preview). */
+  readonly png: Uint8Array;
+  /** The network that removed the background; absent when the image was used as it is. */
+  readonly backgroundRemovedWith?: SegmentationNetwork;
+  /** Share of the source image the object covers. */
+  readonly objectShare: number;
 }
 
 export interface SamplingReport {
@@ -86,7 +120,38 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
 
   await checkOutputsBeforeRun(outputTarget(request));
   report({ stage: 'image', fraction: 0, message: 'Reading the image' });
-  const input = await timed('image', async () => networkInput(await decodeImage(request.imagePath, request.maxInputPixels)));
+  const decoded = await timed('image', () => decodeImage(request.imagePath, request.maxInputPixels));
+
+  const background = request.background;
+  let segmenter: Segmenter | undefined;
+  let closeSegmenter = false;
+  if (background && needsBackgroundRemoval(decoded, background.mode)) {
+    report({ stage: 'background', fraction: 0, message: `Getting the ${background.model.network} background remover ready` });
+    // The network's download and check belong to this stage (TripoSR is ready by now): they fill the
+    // first half of its bar, the download most of it, and running the network the second half.
+    const file = await prepareSegmentationModel(background.model, {
+      signal,
+      log: context.log,
+      onProgress: (p) =>
+        report({ ...p, stage: 'background', fraction: p.stage === 'download' ? 0.45 * p.fraction : 0.45 + 0.05 * p.fraction }),
+    });
+    throwIfAborted(signal);
+    closeSegmenter = context.loadSegmenter === undefined;
+    segmenter = await (context.loadSegmenter ?? ((f, n) => loadSegmenter(f, n, { executionProviders: [model.provider], log: context.log })))(
+      file,
+      background.model.network,
+    );
+  }
+  let isolated: IsolatedObject;
+  try {
+    if (segmenter) report({ stage: 'background', fraction: 0.5, message: `Removing the background (${segmenter.network}, ${segmenter.provider})` });
+    isolated = await timed(segmenter ? 'background' : 'image', () => isolateObject(decoded, segmenter, signal));
+  } finally {
+    if (closeSegmenter) await segmenter?.dispose();
+  }
+  const foregroundRatio = request.foregroundRatio ?? FOREGROUND_RATIO;
+  const input = await timed('image', () => networkInput(isolated.image, foregroundRatio));
+  const inputPng = await timed('image', () => inputPreviewPng(input));
 
   report({ stage: 'encode', fraction: 0, message: `Running the encoder (${model.provider})` });
   const sceneCodes = await timed('encode', () => model.encode(input));
@@ -169,6 +234,15 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
       path: paths[i],
       data: encodeOutput(format, { cad, gltf }, { name, generator: GENERATOR, dxfEntity: request.dxfEntity ?? '3dface' }),
     }));
+    if (request.saveInput) {
+      const images = inputImagePaths(request.imagePath, request.outDir);
+      // One 8-bit grey channel: sharp would otherwise widen a one-channel raw image to sRGB.
+      const maskPng = await sharp(isolated.mask, { raw: { width: decoded.width, height: decoded.height, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer();
+      pending.push({ path: images.input, data: inputPng }, { path: images.mask, data: maskPng });
+    }
     return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
   });
 
@@ -181,19 +255,37 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     timingsMs: timings,
     processing: processed.report,
     sampling: samplingReport,
+    input: { png: inputPng, backgroundRemovedWith: isolated.removedWith, objectShare: isolated.coverage },
   };
 }
 
+/** The encoder's input as an 8-bit PNG: what TripoSR's run.py saves as input.png, at the size the encoder took it. */
+async function inputPreviewPng(tensor: Float32Array): Promise<Uint8Array> {
+  const rgb = networkInputPreview(tensor);
+  const png = await sharp(rgb, { raw: { width: NETWORK_IMAGE_SIZE, height: NETWORK_IMAGE_SIZE, channels: 3 } })
+    .png()
+    .toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
 function outputTarget(request: GenerateRequest): OutputTarget {
-  return { sourcePath: request.imagePath, outDir: request.outDir, formats: request.formats, existing: request.existing, tag: request.tag };
+  return {
+    sourcePath: request.imagePath,
+    outDir: request.outDir,
+    formats: request.formats,
+    saveInput: request.saveInput,
+    existing: request.existing,
+    tag: request.tag,
+  };
 }
 
 /**
  * Everything about a request that can fail without the network, checked before a model is downloaded
- * or converted: the image decodes, and the outputs can be written. generateFromImage checks again.
+ * or converted: the image is one we read, and the outputs can be written. generateFromImage checks again.
  */
 export async function preflight(request: GenerateRequest): Promise<void> {
   await checkOutputsBeforeRun(outputTarget(request));
-  await decodeImage(request.imagePath, request.maxInputPixels);
+  // The header only: the run decodes the image once, and a file damaged further in fails there.
+  await probeImage(request.imagePath, request.maxInputPixels);
 }
 

@@ -52,12 +52,26 @@ export function previewMetrics(m: {
   };
 }
 
-export type HostToWebview = { readonly type: 'show'; readonly mesh: PreviewMesh; readonly info: PreviewInfo };
+export type HostToWebview = {
+  readonly type: 'show';
+  readonly mesh: PreviewMesh;
+  readonly info: PreviewInfo;
+  /** The image the network took (PNG), shown beside the mesh; absent for a converted mesh file. */
+  readonly inputPng?: Uint8Array;
+};
 
 export type WebviewToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'rendered'; readonly triangles: number }
+  /** The input image decoded and is on screen, at this natural size. */
+  | { readonly type: 'inputShown'; readonly width: number; readonly height: number }
   | { readonly type: 'error'; readonly message: string };
+
+/** Far above a 512² RGB PNG (at most about 800 KB); anything larger is not ours. */
+export const MAX_PREVIEW_PNG_BYTES = 16 * 1024 * 1024;
+/** Largest side accepted in a preview image's header. */
+export const MAX_PREVIEW_IMAGE_SIDE = 4096;
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -70,6 +84,8 @@ export function isWebviewToHost(value: unknown): value is WebviewToHost {
       return true;
     case 'rendered':
       return typeof value.triangles === 'number' && Number.isFinite(value.triangles);
+    case 'inputShown':
+      return isImageSide(value.width) && isImageSide(value.height);
     case 'error':
       return typeof value.message === 'string';
     default:
@@ -92,6 +108,32 @@ export function asUint32(value: unknown): Uint32Array | undefined {
   return undefined;
 }
 
+export function asUint8(value: unknown): Uint8Array | undefined {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (Array.isArray(value) && value.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) return Uint8Array.from(value);
+  return undefined;
+}
+
+function isImageSide(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PREVIEW_IMAGE_SIDE;
+}
+
+/**
+ * The bytes as a PNG the preview may show, or undefined: within the size limit, with PNG's signature
+ * and an IHDR chunk first whose width and height are within bounds. The browser decodes the rest; a
+ * file that passes here and still fails to decode is reported by the webview.
+ */
+export function asPreviewPng(value: unknown): Uint8Array | undefined {
+  const bytes = asUint8(value);
+  if (!bytes || bytes.length < 8 + 8 + 13 + 4 || bytes.length > MAX_PREVIEW_PNG_BYTES) return undefined;
+  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ihdr = String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!);
+  if (view.getUint32(8) !== 13 || ihdr !== 'IHDR') return undefined;
+  return isImageSide(view.getUint32(16)) && isImageSide(view.getUint32(20)) ? bytes : undefined;
+}
+
 /** Checks a message from the host and returns it with its arrays typed, or undefined if malformed. */
 export function parseHostToWebview(value: unknown): HostToWebview | undefined {
   if (!isRecord(value) || value.type !== 'show' || !isRecord(value.mesh) || !isRecord(value.info)) return undefined;
@@ -108,5 +150,9 @@ export function parseHostToWebview(value: unknown): HostToWebview | undefined {
   if (!Array.isArray(info.notes) || !info.notes.every((n) => typeof n === 'string')) return undefined;
   const isRow = (row: unknown): boolean => Array.isArray(row) && row.length === 2 && row.every((c) => typeof c === 'string');
   if (!Array.isArray(info.details) || !info.details.every(isRow)) return undefined;
-  return { type: 'show', mesh: { positions, normals, colors, indices }, info: info as unknown as PreviewInfo };
+  const mesh = { positions, normals, colors, indices };
+  if (value.inputPng === undefined) return { type: 'show', mesh, info: info as unknown as PreviewInfo };
+  const inputPng = asPreviewPng(value.inputPng);
+  if (!inputPng) return undefined;
+  return { type: 'show', mesh, info: info as unknown as PreviewInfo, inputPng };
 }

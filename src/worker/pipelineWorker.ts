@@ -2,8 +2,10 @@
  * The worker thread that runs the pipeline for the extension host: image decoding, inference, surface
  * extraction and writing never block the host. Loaded models stay open between jobs.
  */
+import { stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import { generateFromImage, preflight } from '../pipeline/run.js';
+import { generateFromImage, preflight, type SegmenterLoader } from '../pipeline/run.js';
+import { loadSegmenter, type Segmenter } from '../pipeline/image/background.js';
 import { convertMeshFile } from '../pipeline/convert.js';
 import type { Mesh } from '../pipeline/mesh/mesh.js';
 import { loadModel, type LoadedModel } from '../pipeline/network/session.js';
@@ -18,7 +20,9 @@ if (!port) throw new Error('pipelineWorker must run in a worker thread.');
 const post = (message: WorkerToHost, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 let cachedModel: { key: string; model: LoadedModel } | undefined;
+let cachedSegmenter: { key: string; segmenter: Segmenter } | undefined;
 const running = new Map<number, AbortController>();
+const log = (line: string): void => post({ type: 'log', line });
 
 async function modelFor(choice: ModelChoice): Promise<LoadedModel> {
   const key = JSON.stringify([choice.dir, choice.executionProviders]);
@@ -27,10 +31,28 @@ async function modelFor(choice: ModelChoice): Promise<LoadedModel> {
   cachedModel = undefined;
   const model = await loadModel(choice.dir, {
     executionProviders: choice.executionProviders,
-    log: (line) => post({ type: 'log', line }),
+    log,
   });
   cachedModel = { key, model };
   return model;
+}
+
+/**
+ * Opens the background-removal network on the providers given, or hands back the one already open for
+ * the same file, network and providers, as modelFor does for TripoSR: opening u2net costs about as much
+ * as running it. The file's size and time are part of the key, so a file replaced in place is reopened.
+ */
+function segmenterLoader(executionProviders: readonly string[]): SegmenterLoader {
+  return async (file, network) => {
+    const info = await stat(file).catch(() => undefined);
+    const key = JSON.stringify([file, network, executionProviders, info?.size, info?.mtimeMs]);
+    if (cachedSegmenter?.key === key) return cachedSegmenter.segmenter;
+    if (cachedSegmenter) await cachedSegmenter.segmenter.dispose();
+    cachedSegmenter = undefined;
+    const segmenter = await loadSegmenter(file, network, { executionProviders, log });
+    cachedSegmenter = { key, segmenter };
+    return segmenter;
+  };
 }
 
 function describeFailure(err: unknown): JobFailure {
@@ -64,7 +86,7 @@ function prepare(message: Extract<HostToWorker, { type: 'prepare' }>): Promise<v
       executionProviders: message.model.executionProviders,
       signal,
       onProgress,
-      log: (line) => post({ type: 'log', line }),
+      log,
     });
     post({ type: 'prepared', jobId: message.jobId, dir });
   });
@@ -74,8 +96,11 @@ function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
   return job(message.jobId, async (signal, onProgress) => {
     onProgress({ stage: 'model', fraction: 0, message: 'Loading the model' });
     const model = await modelFor(message.model);
-    const result = await generateFromImage(message.request, { model, signal, onProgress });
+    // The segmenter runs where TripoSR started: that provider is known to work on this machine.
+    const segmenters = segmenterLoader([model.provider]);
+    const result = await generateFromImage(message.request, { model, loadSegmenter: segmenters, log, signal, onProgress });
     const preview = previewBuffers(result.preview);
+    const inputPng = ownedBytes(result.input.png);
     post(
       {
         type: 'done',
@@ -88,11 +113,25 @@ function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
           modelKind: result.modelKind,
           timingsMs: result.timingsMs,
           processing: result.processing,
+          input: {
+            png: inputPng,
+            backgroundRemovedWith: result.input.backgroundRemovedWith,
+            objectShare: result.input.objectShare,
+          },
         },
       },
-      transferList(preview),
+      transferList(preview, inputPng.buffer),
     );
   });
+}
+
+/**
+ * Bytes that own their whole buffer, so moving it takes nothing else along: a view into a larger
+ * buffer (a pool, a slice) is copied out first. Node copies, rather than moves, a buffer it cannot
+ * transfer (sharp's output lives in memory allocated outside V8), so listing one is always safe.
+ */
+function ownedBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 function convert(message: Extract<HostToWorker, { type: 'convert' }>): Promise<void> {
@@ -128,8 +167,8 @@ function previewBuffers(mesh: Mesh): MeshBuffers {
 }
 
 /** A buffer listed twice makes postMessage throw, and meshes may share one. */
-function transferList(buffers: MeshBuffers): ArrayBuffer[] {
-  return [...new Set([buffers.positions.buffer, buffers.normals.buffer, buffers.colors.buffer, buffers.indices.buffer])].filter(
+function transferList(buffers: MeshBuffers, ...others: ArrayBufferLike[]): ArrayBuffer[] {
+  return [...new Set([buffers.positions.buffer, buffers.normals.buffer, buffers.colors.buffer, buffers.indices.buffer, ...others])].filter(
     (b): b is ArrayBuffer => b instanceof ArrayBuffer,
   );
 }

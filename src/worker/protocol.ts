@@ -6,6 +6,7 @@ import type { ProcessingReport } from '../pipeline/mesh/process.js';
 import type { Progress, Stage } from '../pipeline/progress.js';
 import type { UserErrorCode } from '../pipeline/errors.js';
 import type { ModelSpec, PrecisionSetting } from '../pipeline/network/modelSource.js';
+import type { SegmentationNetwork } from '../pipeline/image/segmentation.js';
 
 /** A prepared model: the ONNX folder to run, and where. */
 export interface ModelChoice {
@@ -43,6 +44,17 @@ export interface JobResult {
   readonly modelKind: string;
   readonly timingsMs: Partial<Record<Stage, number>>;
   readonly processing: ProcessingReport;
+  readonly input: NetworkInputReport;
+}
+
+/** What TripoSR was shown. */
+export interface NetworkInputReport {
+  /** The 512² image the encoder took, as PNG bytes, moved (not copied) across the thread boundary. */
+  readonly png: Uint8Array;
+  /** The network that removed the background; absent when the image was used as it is. */
+  readonly backgroundRemovedWith?: SegmentationNetwork;
+  /** Share of the source image the object covers. */
+  readonly objectShare: number;
 }
 
 export interface ConvertJobResult {

@@ -79,3 +79,32 @@ test('every setting the issue names exists and is described', () => {
   }
 });
 
+test('the background settings are declared, described, and take their choices and defaults from the pipeline', async () => {
+  // One source of truth: the enums and defaults the pipeline uses are the ones the manifest declares.
+  const { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK } = await import('../../src/pipeline/image/backgroundOptions.js');
+  const { SEGMENTATION_NETWORKS } = await import('../../src/pipeline/image/segmentation.js');
+  const { FOREGROUND_RATIO } = await import('../../src/pipeline/image/frame.js');
+  type Declared = { markdownDescription?: string; description?: string; default?: unknown; enum?: unknown[]; enumDescriptions?: string[]; type?: string };
+  const props = manifest.contributes.configuration.properties as Record<string, Declared>;
+  const expected: Record<string, { type: string; default: unknown; enum?: readonly unknown[] }> = {
+    background: { type: 'string', default: DEFAULT_BACKGROUND_MODE, enum: BACKGROUND_MODES },
+    backgroundNetwork: { type: 'string', default: DEFAULT_SEGMENTATION_NETWORK, enum: SEGMENTATION_NETWORKS },
+    backgroundModelPath: { type: 'string', default: '' },
+    foregroundRatio: { type: 'number', default: FOREGROUND_RATIO },
+    saveNetworkInput: { type: 'boolean', default: false },
+  };
+  for (const [key, want] of Object.entries(expected)) {
+    const setting = props[`imageTo3d.${key}`];
+    assert.ok(setting, `imageTo3d.${key} is missing`);
+    assert.ok((setting.markdownDescription ?? setting.description ?? '').length > 20, `imageTo3d.${key} needs a description`);
+    assert.ok('default' in setting, `imageTo3d.${key} needs a default`);
+    assert.equal(setting.type, want.type, `imageTo3d.${key} type`);
+    assert.deepEqual(setting.default, want.default, `imageTo3d.${key} default`);
+    if (want.enum) {
+      assert.deepEqual(setting.enum, [...want.enum], `imageTo3d.${key} choices`);
+      assert.equal(setting.enumDescriptions?.length, want.enum.length, `imageTo3d.${key}: one description per choice`);
+    } else {
+      assert.equal(setting.enum, undefined, `imageTo3d.${key} has no fixed choices`);
+    }
+  }
+});

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { PipelineClient, workerScriptPath } from '../../src/extension/pipelineClient.js';
 import type { GenerateRequest } from '../../src/pipeline/run.js';
 import type { Progress } from '../../src/pipeline/progress.js';
+import sharp from 'sharp';
+import { writeTestSegmenter } from '../fixtures/segmentationNetwork.js';
 
 // The client runs the bundled worker, as the extension does: build first.
 const root = path.join(__dirname, '..', '..');
@@ -108,4 +110,87 @@ test('a worker that does not stop on cancel is terminated and its temporary file
   assert.deepEqual(readdirSync(dir).sort(), ['apple.png', 'stuck-worker.js']);
   assert.ok(logs.some((line) => /terminating its worker/.test(line)));
   await stuck.dispose();
+});
+
+/** An opaque 96² photo-like picture: a shaded blue disc (radius 26) on a plain, slightly graded backdrop. */
+async function opaqueObjectPng(file: string): Promise<void> {
+  const size = 96;
+  const rgb = Buffer.alloc(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const d = Math.hypot(x + 0.5 - size / 2, y + 0.5 - size / 2);
+      const inside = Math.min(1, Math.max(0, 26.5 - d));
+      const shade = 0.6 + 0.4 * (1 - d / 26);
+      const backdrop = [212 - y / 24, 206 - y / 24, 196 - y / 24];
+      const object = [40 * shade, 90 * shade, 210 * shade];
+      for (let c = 0; c < 3; c++) rgb[(y * size + x) * 3 + c] = Math.round(inside * object[c]! + (1 - inside) * backdrop[c]!);
+    }
+  }
+  await sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function pngSize(png: Uint8Array): { width: number; height: number } {
+  assert.deepEqual([...png.subarray(0, 8)], PNG_SIGNATURE, 'not a PNG');
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+test('the network input comes back as PNG bytes, and an image with transparency keeps its background', async () => {
+  const { dir, request } = job(32);
+  const segmenter = writeTestSegmenter(path.join(dir, 'net'), 'u2net.onnx', { width: 320, height: 320 });
+  const outcome = await client.run(
+    { ...request, background: { mode: 'auto', model: { kind: 'file', file: segmenter, network: 'u2net' } } },
+    model,
+    () => undefined,
+    neverCancelled(),
+  );
+  assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.failure));
+  const input = outcome.result.input;
+  assert.ok(input.png instanceof Uint8Array);
+  assert.deepEqual(pngSize(input.png), { width: 512, height: 512 });
+  const decoded = await sharp(input.png).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(decoded.info.channels, 3);
+  assert.equal(input.backgroundRemovedWith, undefined);
+  assert.ok(input.objectShare > 0.05 && input.objectShare < 0.95, `objectShare ${input.objectShare}`);
+});
+
+test('an opaque image has its background removed in the worker, and the segmenter stays open between jobs', async () => {
+  const loads = (file: string): number =>
+    logs.filter((line) => line.startsWith('Loaded the u2net background-removal network from ') && line.includes(file)).length;
+  const { dir, request } = job(32);
+  const photo = path.join(dir, 'photo.png');
+  await opaqueObjectPng(photo);
+  const first = writeTestSegmenter(path.join(dir, 'net'), 'first.onnx', { width: 320, height: 320 });
+  const second = writeTestSegmenter(path.join(dir, 'net'), 'second.onnx', { width: 320, height: 320 });
+  const run = async (file: string, outDir: string) => {
+    const outcome = await client.run(
+      { ...request, imagePath: photo, outDir, background: { mode: 'auto', model: { kind: 'file', file, network: 'u2net' } } },
+      model,
+      () => undefined,
+      neverCancelled(),
+    );
+    assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.failure));
+    return outcome.result;
+  };
+  const out = (name: string) => mkdtempSync(path.join(dir, `${name}-`));
+
+  const a = await run(first, out('a'));
+  assert.equal(a.input.backgroundRemovedWith, 'u2net');
+  // The disc of radius 26.5 covers π·26.5²/96² ≈ 24 % of the picture.
+  assert.ok(Math.abs(a.input.objectShare - 0.239) < 0.03, `objectShare ${a.input.objectShare}`);
+  assert.deepEqual(pngSize(a.input.png), { width: 512, height: 512 });
+  // The network saw the disc on TripoSR's grey, not on the backdrop: the corner is 0.5 grey, truncated to 8 bits.
+  const seen = await sharp(a.input.png).raw().toBuffer();
+  assert.deepEqual([...seen.subarray(0, 3)], [127, 127, 127]);
+  assert.equal(loads(first), 1);
+
+  await run(first, out('b'));
+  assert.equal(loads(first), 1, 'the second job with the same network file opened it again');
+
+  await run(second, out('c'));
+  assert.equal(loads(second), 1, 'another file must be opened');
+  await run(first, out('d'));
+  assert.equal(loads(first), 2, 'the first file was closed when the second was opened, so it is opened again');
 });

@@ -1,6 +1,7 @@
 // Builds the throwaway workspace the end-to-end suite runs in (shared by run.mjs and runElectron.mjs).
 //
 //   sample.png   128×128 RGBA: a shaded disc on a transparent background (the happy path)
+//   photo.png    192×144 opaque RGB: a shaded blue object on a plain backdrop (background removal)
 //   bad.png      4 KiB of seeded pseudo-random bytes with an image name (the failure path)
 //   notes.txt    a text file (the Explorer context menu must not offer the command on it)
 //   part.stl     a 40 × 30 × 10 mm box as binary STL, 12 unshared facets (mesh → CAD conversion)
@@ -71,6 +72,42 @@ export async function samplePng() {
   return sharp(px, { raw: { width: size, height: size, channels: 4 } }).png().toBuffer();
 }
 
+/**
+ * 192×144 opaque RGB PNG (no alpha channel), like a product photo: a shaded blue ellipse (radii 50 × 40,
+ * soft edge) on a warm grey backdrop with a gentle vertical gradient and faint seeded noise, so neither
+ * part is a flat colour.
+ */
+export async function photoPng() {
+  const sharp = createRequire(path.join(repoRoot, 'package.json'))('sharp');
+  const [width, height] = [192, 144];
+  const [rx, ry] = [50, 40];
+  const px = Buffer.alloc(width * height * 3);
+  let seed = 0x9e3779b9;
+  const noise = () => {
+    seed ^= seed << 13; seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; seed >>>= 0;
+    return (seed % 3) - 1; // −1 … 1
+  };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const u = (x + 0.5 - width / 2) / rx;
+      const v = (y + 0.5 - height / 2) / ry;
+      const r = Math.hypot(u, v);
+      // About one pixel of soft edge, as a lens gives.
+      const coverage = Math.min(1, Math.max(0, (1 - r) * Math.min(rx, ry) + 0.5));
+      const light = 0.55 + 0.45 * Math.max(0, -0.5 * u - 0.6 * v + 0.6 * Math.sqrt(Math.max(0, 1 - r * r)));
+      const object = [40 * light, 95 * light, 215 * light];
+      const grade = -2 * (y / height);
+      const backdrop = [212 + grade, 205 + grade, 194 + grade];
+      const n = noise();
+      const i = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) px[i + c] = Math.round(coverage * object[c] + (1 - coverage) * (backdrop[c] + n));
+    }
+  }
+  return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
 /** Deterministic garbage (xorshift32), guaranteed not to start with any image signature. */
 export function garbageBytes(length = 4096, seed = 0x2545f491) {
   const out = Buffer.alloc(length);
@@ -106,6 +143,7 @@ export async function createWorkspace(ws) {
   await mkdir(path.join(ws, MAILBOX_DIR), { recursive: true });
   // E2E_SAMPLE (an image path) replaces the drawn disc, e.g. to take the README's picture.
   await writeFile(path.join(ws, 'sample.png'), process.env.E2E_SAMPLE ? await readFile(process.env.E2E_SAMPLE) : await samplePng());
+  await writeFile(path.join(ws, 'photo.png'), await photoPng());
   await writeFile(path.join(ws, 'bad.png'), garbageBytes());
   await writeFile(path.join(ws, 'part.stl'), boxStl());
   await writeFile(path.join(ws, 'notes.txt'), 'Not an image: the "Generate 3D Model" menu item must not appear here.\n');

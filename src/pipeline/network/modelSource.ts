@@ -68,13 +68,18 @@ export async function resolvePrecision(setting: PrecisionSetting, executionProvi
   return 'fp32';
 }
 
-/** One store per folder for the process's life: it remembers which files it has already hashed. */
+/** One store per folder and model for the process's life: it remembers which files it has already hashed. */
 const stores = new Map<string, ModelStore>();
 
-async function prepareManaged(spec: Extract<ModelSpec, { kind: 'managed' }>, options: PrepareOptions): Promise<string> {
-  const key = path.resolve(spec.storeDir);
-  const store = stores.get(key) ?? new ModelStore(spec.storeDir, TRIPOSR_ID);
+export function storeFor(storeDir: string, modelId: string): ModelStore {
+  const key = JSON.stringify([path.resolve(storeDir), modelId]);
+  const store = stores.get(key) ?? new ModelStore(storeDir, modelId);
   stores.set(key, store);
+  return store;
+}
+
+async function prepareManaged(spec: Extract<ModelSpec, { kind: 'managed' }>, options: PrepareOptions): Promise<string> {
+  const store = storeFor(spec.storeDir, TRIPOSR_ID);
   const entry = triposrManifest();
   const report = options.onProgress ?? (() => undefined);
   const status = await store.status();
@@ -212,7 +217,7 @@ async function writable(dir: string): Promise<boolean> {
   }
 }
 
-function storeProgress(p: StoreProgress): { stage: 'download' | 'model'; fraction: number; message: string } {
+export function storeProgress(p: StoreProgress): { stage: 'download' | 'model'; fraction: number; message: string } {
   const fraction = downloadFraction(p.received, p.total) ?? 0;
   if (p.phase === 'hash') {
     return { stage: 'model', fraction, message: `Verifying ${p.file} (${formatBytes(p.received)}${p.total ? ` of ${formatBytes(p.total)}` : ''})` };

@@ -1,7 +1,7 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { plannedOutputPaths, type OutputFormat } from './outputs.js';
+import { plannedRunPaths, type OutputFormat } from './outputs.js';
 import type { ExistingFilePolicy } from './safeWrite.js';
 
 /** Where a run's files go: next to their source unless `outDir` says otherwise. */
@@ -10,6 +10,8 @@ export interface OutputTarget {
   readonly sourcePath: string;
   readonly outDir?: string;
   readonly formats: readonly OutputFormat[];
+  /** The input images (`<name>.input.png`, `<name>.mask.png`) are written too. */
+  readonly saveInput?: boolean;
   readonly existing: ExistingFilePolicy;
   /** Marks the probe file as this job's, like its temporaries. */
   readonly tag?: string;
@@ -20,7 +22,7 @@ export interface OutputTarget {
  * exists under the "fail" policy, or a folder we cannot create files in. The write re-checks both.
  */
 export async function checkOutputsBeforeRun(request: OutputTarget): Promise<void> {
-  const paths = plannedOutputPaths(request.sourcePath, request.formats, request.outDir);
+  const paths = plannedRunPaths(request.sourcePath, request.formats, request.outDir, request.saveInput);
   if (request.existing === 'fail') {
     for (const file of paths) {
       if (await exists(file)) {

@@ -94,6 +94,27 @@ export function plannedOutputPaths(sourcePath: string, formats: readonly OutputF
   return formats.map((format) => path.join(folder, `${base}.${EXTENSIONS[format]}`));
 }
 
+/** What `--save-input` adds: the 512² image the encoder took, and the object's mask at the source's size. */
+export const INPUT_IMAGE_SUFFIXES = Object.freeze({ input: 'input.png', mask: 'mask.png' } as const);
+
+/** `<folder>/<base>.input.png` and `<folder>/<base>.mask.png`, beside the model files. */
+export function inputImagePaths(sourcePath: string, outDir?: string): { input: string; mask: string } {
+  const folder = outDir ?? path.dirname(sourcePath);
+  const base = outputBaseName(sourcePath);
+  return {
+    input: path.join(folder, `${base}.${INPUT_IMAGE_SUFFIXES.input}`),
+    mask: path.join(folder, `${base}.${INPUT_IMAGE_SUFFIXES.mask}`),
+  };
+}
+
+/** Every file a generation writes: one per format, then the input images when they are asked for. */
+export function plannedRunPaths(sourcePath: string, formats: readonly OutputFormat[], outDir?: string, saveInput = false): string[] {
+  const paths = plannedOutputPaths(sourcePath, formats, outDir);
+  if (!saveInput) return paths;
+  const images = inputImagePaths(sourcePath, outDir);
+  return [...paths, images.input, images.mask];
+}
+
 /**
  * The chosen formats minus any whose output would land on the source itself (converting a.stl to STL
  * next to it): no policy, "overwrite" included, may replace the file being converted.

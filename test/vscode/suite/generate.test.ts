@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { sleep, UiDriver } from './driver.js';
-import { dxfParser, gltfValidator, occt, waitFor } from './readers.js';
+import { dxfParser, gltfValidator, occt, readPng, waitFor } from './readers.js';
+import { writeTestSegmenter } from '../../fixtures/segmentationNetwork.js';
 
 const EXTENSION_ID = 'imageto3d.image-to-3d';
 const GENERATE = 'imageTo3d.generate';
@@ -24,11 +25,13 @@ interface GenerateResult {
   provider: string;
   model: string;
   metrics: { vertices: number; faces: number; watertight: boolean };
+  background: { removedWith?: string; objectShare: number };
 }
 
 interface PreviewState {
   rendered: boolean;
   triangles: number;
+  inputImage?: { width: number; height: number };
 }
 
 function generate(uri: vscode.Uri): Thenable<GenerateResult | undefined> {
@@ -236,6 +239,76 @@ suite('Image to 3D in a real VS Code', function () {
     } finally {
       await config.update('model', 'standin', vscode.ConfigurationTarget.Workspace);
       await config.update('checkpointPath', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+  test('sample.png has its own transparency, so its background is kept and no network removes it', function () {
+    assert.ok(first, 'the first generation (sample.png) did not succeed; see the failure above');
+    assert.equal(first.background.removedWith, undefined);
+    // The disc of radius 44 covers π·44²/128² ≈ 37 % of the picture; its alpha is the mask.
+    assert.ok(Math.abs(first.background.objectShare - 0.371) < 0.02, `objectShare ${first.background.objectShare}`);
+  });
+
+  test('an opaque photo has its background removed; the network input and mask are written and the preview shows the input', async function () {
+    this.timeout(GENERATE_TIMEOUT_MS + 30_000);
+    const photo = vscode.Uri.file(path.join(ws, 'photo.png'));
+    assert.ok(fs.existsSync(photo.fsPath), `fixture missing: ${photo.fsPath}`);
+    // A generated network with u2net's interface (320² in, a mask out) that calls "object" whatever
+    // is far in colour from the top-left corner: the blue ellipse, not the grey backdrop.
+    const network = writeTestSegmenter(path.join(ws, 'segmenter'), 'u2net-test.onnx', { width: 320, height: 320 });
+    const config = vscode.workspace.getConfiguration('imageTo3d');
+    await config.update('backgroundModelPath', network, vscode.ConfigurationTarget.Workspace);
+    await config.update('saveNetworkInput', true, vscode.ConfigurationTarget.Workspace);
+    // Not the default (0.85), so the framing below shows the setting reached the pipeline.
+    await config.update('foregroundRatio', 0.7, vscode.ConfigurationTarget.Workspace);
+    // Only this run's preview open, so the screenshot below is of it.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    try {
+      const result = await generate(photo);
+      assert.ok(result, `${GENERATE} resolved undefined for photo.png (cancelled or failed; see the extension's notifications)`);
+      const inputFile = path.join(ws, 'photo.input.png');
+      const maskFile = path.join(ws, 'photo.mask.png');
+      assert.deepEqual(sorted(result.files), sorted([...FORMATS.map((ext) => path.join(ws, `photo.${ext}`)), inputFile, maskFile]));
+      assert.equal(result.background.removedWith, 'u2net');
+      // The ellipse (radii 50 × 40) covers π·50·40/(192·144) ≈ 22.7 % of the photo.
+      assert.ok(Math.abs(result.background.objectShare - 0.227) < 0.03, `objectShare ${result.background.objectShare}`);
+
+      // The mask is at the photo's size and marks the ellipse: inside high, backdrop low.
+      const mask = readPng(fs.readFileSync(maskFile));
+      assert.deepEqual([mask.width, mask.height], [192, 144]);
+      const maskAt = (x: number, y: number) => mask.pixels[(y * mask.width + x) * mask.channels]!;
+      assert.ok(maskAt(96, 72) >= 200, `mask at the ellipse's centre is ${maskAt(96, 72)}`);
+      assert.ok(maskAt(60, 60) >= 200, `mask inside the ellipse is ${maskAt(60, 60)}`);
+      assert.ok(maskAt(4, 4) <= 30, `mask in the corner is ${maskAt(4, 4)}`);
+      assert.ok(maskAt(36, 72) <= 30, `mask 10 px left of the ellipse is ${maskAt(36, 72)}`);
+
+      // What the network saw: 512² RGB, the blue object framed on TripoSR's 0.5 grey (truncated to 127),
+      // its longer side (the ellipse's width) filling the foreground ratio of the frame.
+      const input = readPng(fs.readFileSync(inputFile));
+      assert.deepEqual([input.width, input.height, input.channels], [512, 512, 3]);
+      const rgbAt = (x: number, y: number) => [...input.pixels.subarray((y * 512 + x) * 3, (y * 512 + x) * 3 + 3)];
+      assert.deepEqual(rgbAt(2, 2), [127, 127, 127], 'the backdrop was not replaced by grey');
+      const [r, g, b] = rgbAt(256, 256);
+      assert.ok(b! > r! + 60 && b! > g! + 40, `the centre of the input is rgb(${r},${g},${b}), not the blue object`);
+      const objectColumns = Array.from({ length: 512 }, (_, x) => x).filter((x) => rgbAt(x, 256).some((v) => Math.abs(v - 127) > 2));
+      const span = (objectColumns[objectColumns.length - 1]! - objectColumns[0]! + 1) / 512;
+      assert.ok(Math.abs(span - 0.7) < 0.04, `the object spans ${(100 * span).toFixed(1)} % of the input's width, not the 70 % asked for`);
+
+      const state = await waitFor('the preview to render the mesh and show the network input', 60_000, async () => {
+        const s = await vscode.commands.executeCommand<PreviewState | undefined>(PREVIEW_STATE);
+        return s?.rendered && s.inputImage ? s : undefined;
+      });
+      assert.ok(state.triangles > 0, `preview rendered ${state.triangles} triangles`);
+      assert.deepEqual(state.inputImage, { width: 512, height: 512 });
+      if (driver) {
+        await vscode.commands.executeCommand('notifications.clearAll');
+        await sleep(500);
+        const shot = await driver.request('screenshot', { name: 'preview-photo', extensionId: EXTENSION_ID });
+        console.log(`[suite] preview of photo.png with the network input saved as ${shot.file}`);
+      }
+    } finally {
+      await config.update('backgroundModelPath', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('saveNetworkInput', undefined, vscode.ConfigurationTarget.Workspace);
+      await config.update('foregroundRatio', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 });

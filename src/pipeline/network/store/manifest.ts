@@ -15,6 +15,11 @@ export interface ManifestFile {
   readonly size: number | null;
   /** Lower-case hex SHA-256, when known before downloading; otherwise recorded at the first download. */
   readonly sha256: string | null;
+  /**
+   * Lower-case hex MD5, where the publisher pins the file only by that (rembg does, in its own code): not
+   * a defence against a forger, but it catches a mirror serving another file or a truncated one.
+   */
+  readonly md5?: string;
 }
 
 export interface StandinManifestModel {
@@ -24,9 +29,12 @@ export interface StandinManifestModel {
   readonly source: 'generated';
 }
 
+/** Models fetched from the network: TripoSR, and the background-removal (segmentation) networks. */
+export type DownloadableKind = 'triposr' | 'segmentation';
+
 export interface DownloadableManifestModel {
   readonly id: string;
-  readonly kind: 'triposr';
+  readonly kind: DownloadableKind;
   readonly description: string;
   readonly files: readonly ManifestFile[];
 }
@@ -38,6 +46,7 @@ export interface Manifest {
 }
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+const MD5_PATTERN = /^[0-9a-f]{32}$/;
 const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /**
  * Names the store keeps for itself (its record, lock and temporaries); a model file with one of these
@@ -101,7 +110,10 @@ function parseFile(value: unknown, where: string): ManifestFile {
   if (sha256 !== null && !(typeof sha256 === 'string' && SHA256_PATTERN.test(sha256))) {
     throw new ManifestError(`${where}.sha256 must be 64 lower-case hex digits or null.`);
   }
-  return { name, url, size, sha256 };
+  if (!('md5' in value)) return { name, url, size, sha256 };
+  const md5 = value.md5;
+  if (!(typeof md5 === 'string' && MD5_PATTERN.test(md5))) throw new ManifestError(`${where}.md5 must be 32 lower-case hex digits when present.`);
+  return { name, url, size, sha256, md5 };
 }
 
 function parseModel(value: unknown, where: string): ManifestModel {
@@ -114,7 +126,7 @@ function parseModel(value: unknown, where: string): ManifestModel {
     if (value.source !== 'generated') throw new ManifestError(`${where}.source must be "generated" for the stand-in.`);
     return { id, kind, description, source: 'generated' };
   }
-  if (kind === 'triposr') {
+  if (kind === 'triposr' || kind === 'segmentation') {
     if (!Array.isArray(value.files) || value.files.length === 0) throw new ManifestError(`${where}.files must be a non-empty array.`);
     const files = value.files.map((f: unknown, i: number) => parseFile(f, `${where}.files[${i}]`));
     // Case-insensitive because macOS and Windows folders are.
@@ -122,7 +134,7 @@ function parseModel(value: unknown, where: string): ManifestModel {
     if (names.size !== files.length) throw new ManifestError(`${where}.files lists the same name twice.`);
     return { id, kind, description, files };
   }
-  throw new ManifestError(`${where}.kind ${JSON.stringify(kind)} is not one of "standin", "triposr".`);
+  throw new ManifestError(`${where}.kind ${JSON.stringify(kind)} is not one of "standin", "triposr", "segmentation".`);
 }
 
 export function parseManifest(json: unknown): Manifest {

@@ -11,7 +11,7 @@ import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
 import { ProgressThrottle } from './rateMeter.js';
 
 /**
- * The downloaded copy of a model: `<root>/<id>/` holding its files, `files.json` (size and SHA-256 of
+ * The downloaded copy of a model (TripoSR, or a background-removal network): `<root>/<id>/` holding its files, `files.json` (size and SHA-256 of
  * each file, recorded when it was downloaded) and `.lock` while one process downloads into it.
  *
  * Hugging Face publishes no checksum we could ship for TripoSR's files, so the first download is
@@ -214,7 +214,7 @@ export class ModelStore {
           size = result.size;
           sha256 = result.sha256;
         }
-        await this.checkAgainstManifest(file, size, sha256);
+        await this.checkAgainstManifest(file, size, sha256, options.signal);
         files = [...files.filter((f) => f.name !== file.name), { name: file.name, size, sha256, url, recordedAt: new Date().toISOString() }];
         // Saved after each file so a failure on the next one does not lose this one's record.
         record = await save();
@@ -296,9 +296,16 @@ export class ModelStore {
     return hash.digest('hex');
   }
 
-  private async checkAgainstManifest(file: ManifestFile, size: number, sha256: string): Promise<void> {
+  private async checkAgainstManifest(file: ManifestFile, size: number, sha256: string, signal: AbortSignal | undefined): Promise<void> {
     const wrongSize = file.size !== null && size !== file.size;
-    const wrongHash = file.sha256 !== null && sha256 !== file.sha256;
+    let wrongHash = file.sha256 !== null && sha256 !== file.sha256;
+    // An MD5 pin costs one more read of the file, once, when it is first recorded; a SHA-256 pin
+    // supersedes it.
+    if (!wrongSize && !wrongHash && file.sha256 === null && file.md5 !== undefined) {
+      const md5 = createHash('md5');
+      await hashFilePrefix(this.filePath(file.name), size, md5, { signal });
+      wrongHash = md5.digest('hex') !== file.md5;
+    }
     if (!wrongSize && !wrongHash) return;
     // Not kept: a file known to be wrong must not be found in place and recorded by the next call.
     await fsp.rm(this.filePath(file.name), { force: true });

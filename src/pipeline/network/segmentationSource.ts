@@ -1,0 +1,77 @@
+/**
+ * Where the background-removal network comes from: the user's own ONNX file, or rembg's published file
+ * for the chosen network, downloaded into the model store on first use (progress, resume, mirrors,
+ * the publisher's MD5 checked once, the SHA-256 recorded and checked before each use), like TripoSR.
+ */
+import manifestJson from '../../../models/manifest.json';
+import { UserError } from '../errors.js';
+import type { ProgressSink } from '../progress.js';
+import type { SegmentationNetwork } from '../image/segmentation.js';
+import { downloadableModel, parseManifest, type DownloadableManifestModel } from './store/manifest.js';
+import { formatBytes } from './store/progressFormat.js';
+import { storeFor, storeProgress } from './modelSource.js';
+
+export type SegmentationModelSpec =
+  /** An ONNX file of the named network's family, used as it is. */
+  | { readonly kind: 'file'; readonly file: string; readonly network: SegmentationNetwork }
+  /** rembg's file for the network, downloaded into storeDir on first use. */
+  | {
+      readonly kind: 'managed';
+      readonly storeDir: string;
+      readonly network: SegmentationNetwork;
+      /** False: a missing download is a 'background-model-missing' error the front end can ask about. */
+      readonly allowDownload: boolean;
+      /** Replacement URLs by file name (a mirror). */
+      readonly urlOverrides?: Readonly<Record<string, string>>;
+    };
+
+export interface PrepareSegmentationOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressSink;
+  readonly log?: (line: string) => void;
+}
+
+export function segmentationManifest(network: SegmentationNetwork): DownloadableManifestModel {
+  const model = downloadableModel(parseManifest(manifestJson), network);
+  if (model.kind !== 'segmentation' || model.files.length !== 1) {
+    throw new Error(`models/manifest.json: ${network} must be a segmentation model with one file.`);
+  }
+  return model;
+}
+
+/** Whether the network is here, so a front end can ask before a download rather than fail after. */
+export async function segmentationModelReady(spec: SegmentationModelSpec): Promise<boolean> {
+  if (spec.kind === 'file') return true;
+  const state = (await storeFor(spec.storeDir, spec.network).status()).state;
+  return state === 'verified' || state === 'complete-unverified';
+}
+
+/** The ONNX file to load for `spec`, downloading it first when allowed. */
+export async function prepareSegmentationModel(spec: SegmentationModelSpec, options: PrepareSegmentationOptions = {}): Promise<string> {
+  if (spec.kind === 'file') return spec.file;
+  const entry = segmentationManifest(spec.network);
+  const fileName = entry.files[0]!.name;
+  const store = storeFor(spec.storeDir, spec.network);
+  const report = options.onProgress ?? ((): void => undefined);
+  const status = await store.status();
+  if (status.state === 'missing' || status.state === 'partial') {
+    if (!spec.allowDownload) {
+      throw new UserError(
+        status.state === 'partial'
+          ? `The ${spec.network} background-removal network is only partly downloaded (${formatBytes(status.bytes)} in ${store.dir}).`
+          : `Removing the background needs the ${spec.network} network, which is not downloaded yet.`,
+        'Allow the download (the CLI downloads unless --no-download is given), point at a file you have (imageTo3d.backgroundModelPath, --background-model FILE), or keep the background (imageTo3d.background: keep, --background keep).',
+        'background-model-missing',
+      );
+    }
+    options.log?.(`Downloading the ${spec.network} background-removal network into ${store.dir}.`);
+    await store.ensureDownloaded(entry, {
+      urlOverrides: spec.urlOverrides,
+      signal: options.signal,
+      whenBusy: 'wait',
+      onProgress: (p) => report(storeProgress(p)),
+    });
+  }
+  await store.verify({ signal: options.signal, onProgress: (p) => report(storeProgress(p)) });
+  return store.filePath(fileName);
+}
