@@ -248,3 +248,28 @@ test('every network in the manifest is pinned by the publisher MD5 and a file th
     await server.close();
   }
 });
+
+test('a download of the network that fails half-way stops the run, writes nothing and keeps the part to resume', async () => {
+  const server = await TestFileServer.start();
+  try {
+    server.serve('/isnet.onnx', Buffer.alloc(300_000, 7));
+    server.behave({ dropAfter: 120_000 });
+    const dir = path.join(work, 'run-halfway');
+    const photo = await writePng(discOnBackdrop(64, 64, 20), path.join(dir, 'halfway.png'));
+    const storeDir = path.join(work, 'store-halfway');
+    const spec = {
+      kind: 'managed' as const,
+      storeDir,
+      network: 'isnet-general-use' as const,
+      allowDownload: true,
+      urlOverrides: { 'isnet-general-use.onnx': server.url('/isnet.onnx') },
+    };
+    const failure = await rejectsWith(generateFromImage(generate(photo, { background: { mode: 'auto', model: spec } }), { model }), 'download-failed');
+    assert.match(failure.message, /isnet-general-use\.onnx/);
+    assert.deepEqual(readdirSync(dir), ['halfway.png']);
+    const part = readdirSync(path.join(storeDir, 'isnet-general-use')).filter((f) => f.endsWith('.part'));
+    assert.equal(part.length, 1, 'the received bytes wait for a resume');
+  } finally {
+    await server.close();
+  }
+});
