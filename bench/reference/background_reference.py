@@ -31,74 +31,17 @@ import time
 import numpy as np
 import PIL
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# rembg's and TripoSR's steps are the ones the parity tests hold our code to, written once.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "reference"))
 import segmentation_nets as nets  # noqa: E402
+from rembg_reference import normalize as rembg_normalize, predict_after_network  # noqa: E402
+from triposr_framing import convert_and_resize, fill_on_grey, naive_cutout, resize_foreground  # noqa: E402
 
 TRIPOSR_SIZE = 512
-
-
-# --- rembg (bg.py, sessions/base.py, sessions/u2net.py and dis_general_use.py) ---
-
-def rembg_normalize(img, mean, std, size):
-    im = img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-    im_ary = np.array(im)
-    im_ary = im_ary / max(np.max(im_ary), 1e-6)
-    tmp = np.zeros((im_ary.shape[0], im_ary.shape[1], 3))
-    tmp[:, :, 0] = (im_ary[:, :, 0] - mean[0]) / std[0]
-    tmp[:, :, 1] = (im_ary[:, :, 1] - mean[1]) / std[1]
-    tmp[:, :, 2] = (im_ary[:, :, 2] - mean[2]) / std[2]
-    tmp = tmp.transpose((2, 0, 1))
-    return np.expand_dims(tmp, 0).astype(np.float32)
-
-
-def rembg_mask(first_output, size):
-    pred = first_output[:, 0, :, :]
-    ma = np.max(pred)
-    mi = np.min(pred)
-    pred = (pred - mi) / (ma - mi)
-    pred = np.squeeze(pred)
-    mask = Image.fromarray((pred * 255).astype("uint8"), mode="L")
-    return mask.resize(size, Image.LANCZOS)
-
-
-def naive_cutout(img, mask):
-    empty = Image.new("RGBA", (img.size), 0)
-    return Image.composite(img, empty, mask)
-
-
-# --- TripoSR (tsr/utils.py resize_foreground and ImagePreprocessor, run.py's grey composite) ---
-
-def resize_foreground(image, ratio):
-    image = np.array(image)
-    assert image.shape[-1] == 4
-    alpha = np.where(image[..., 3] > 0)
-    y1, y2, x1, x2 = alpha[0].min(), alpha[0].max(), alpha[1].min(), alpha[1].max()
-    fg = image[y1:y2, x1:x2]
-    size = max(fg.shape[0], fg.shape[1])
-    ph0, pw0 = (size - fg.shape[0]) // 2, (size - fg.shape[1]) // 2
-    ph1, pw1 = size - fg.shape[0] - ph0, size - fg.shape[1] - pw0
-    new_image = np.pad(fg, ((ph0, ph1), (pw0, pw1), (0, 0)), mode="constant", constant_values=((0, 0), (0, 0), (0, 0)))
-    new_size = int(new_image.shape[0] / ratio)
-    ph0, pw0 = (new_size - size) // 2, (new_size - size) // 2
-    ph1, pw1 = new_size - size - ph0, new_size - size - pw0
-    new_image = np.pad(new_image, ((ph0, ph1), (pw0, pw1), (0, 0)), mode="constant", constant_values=((0, 0), (0, 0), (0, 0)))
-    return Image.fromarray(new_image), (int(x1), int(y1), int(x2), int(y2), new_size)
-
-
-def grey_composite(image):
-    image = np.array(image).astype(np.float32) / 255.0
-    image = image[:, :, :3] * image[:, :, 3:4] + (1 - image[:, :, 3:4]) * 0.5
-    return Image.fromarray((image * 255.0).astype(np.uint8))
-
-
-def image_preprocessor(image, size):
-    tensor = torch.from_numpy(np.array(image).astype(np.float32) / 255.0)[None, ...]
-    tensor = F.interpolate(tensor.permute(0, 3, 1, 2), (size, size), mode="bilinear", align_corners=False, antialias=True)
-    return tensor.permute(0, 2, 3, 1)[0]
 
 
 def one_run(path, model, recipe, ratio):
@@ -120,14 +63,17 @@ def one_run(path, model, recipe, ratio):
     times["network"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    mask = rembg_mask(first, img.size)
+    mask = predict_after_network(img, first, False)[0]
     times["mask"] = time.perf_counter() - t
 
     t = time.perf_counter()
     cutout = naive_cutout(img, mask)
-    framed, box = resize_foreground(cutout, ratio)
-    tensor = image_preprocessor(grey_composite(framed), TRIPOSR_SIZE)
+    framed = resize_foreground(cutout, ratio)
+    tensor = convert_and_resize(fill_on_grey(framed), TRIPOSR_SIZE)
     times["frame"] = time.perf_counter() - t
+    # Where the crop fell, for the report (outside the timings): resize_foreground's own bounding box.
+    ys, xs = np.where(np.array(mask) > 0)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()), framed.size[0])
     arrays = {
         "rgb": np.array(img.convert("RGB")),
         "input": net_input,

@@ -1,39 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { runCli } from '../fixtures/cli.js';
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const sample = path.join(root, 'samples', 'apple.png');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[], options: { interruptOn?: RegExp } = {}): Promise<Run> {
-  assert.ok(existsSync(cli), `${cli} is missing: run "npm run build" first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let interrupted = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (options.interruptOn && !interrupted && options.interruptOn.test(stderr)) {
-        interrupted = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function freshCopy(name = 'apple.png'): { dir: string; image: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-'));

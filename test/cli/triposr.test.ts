@@ -4,15 +4,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TestFileServer } from '../fixtures/httpServer.js';
+import { runCli } from '../fixtures/cli.js';
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const work = mkdtempSync(path.join(tmpdir(), 'i3d-cli-triposr-'));
 const checkpointDir = path.join(work, 'tiny');
 let server: TestFileServer;
@@ -29,24 +29,7 @@ before(async () => {
 });
 after(() => server?.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[]): Promise<Run> {
-  assert.ok(existsSync(cli), `${cli} is missing: run "npm run build" first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function image(): { dir: string; file: string } {
   const dir = mkdtempSync(path.join(work, 'img-'));

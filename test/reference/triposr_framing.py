@@ -102,6 +102,13 @@ def convert_and_resize(image, size):
     return image
 
 
+def fill_on_grey(image):
+    # run.py, after resize_foreground: composite on grey 0.5 in float32, truncated back to uint8
+    image = np.array(image).astype(np.float32) / 255.0
+    image = image[:, :, :3] * image[:, :, 3:4] + (1 - image[:, :, 3:4]) * 0.5
+    return Image.fromarray((image * 255.0).astype(np.uint8))
+
+
 def frame(image_path, out_path, mask_path=None, ratio=0.85, size=512):
     image = Image.open(image_path)
     if mask_path is not None:
@@ -113,9 +120,7 @@ def frame(image_path, out_path, mask_path=None, ratio=0.85, size=512):
         image = image.convert("RGBA")
     # run.py
     image = resize_foreground(image, ratio)
-    image = np.array(image).astype(np.float32) / 255.0
-    image = image[:, :, :3] * image[:, :, 3:4] + (1 - image[:, :, 3:4]) * 0.5
-    image = Image.fromarray((image * 255.0).astype(np.uint8))
+    image = fill_on_grey(image)
     # TSR.forward -> ImagePreprocessor; the tokenizer then takes B Nv C H W
     tensor = convert_and_resize(image, size)
     chw = tensor.permute(2, 0, 1).contiguous().numpy().astype(np.float32)
