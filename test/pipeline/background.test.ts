@@ -14,9 +14,9 @@ import { writeStandinModels } from '../../src/pipeline/network/standinModel.js';
 import { prepareSegmentationModel, segmentationManifest, segmentationModelReady } from '../../src/pipeline/network/segmentationSource.js';
 import { ModelStore } from '../../src/pipeline/network/store/modelStore.js';
 import type { DownloadableManifestModel } from '../../src/pipeline/network/store/manifest.js';
-import { UserError } from '../../src/pipeline/errors.js';
 import { writeTestSegmenter } from '../fixtures/segmentationNetwork.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
+import { rejectsWith } from '../fixtures/userErrors.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'i3d-background-'));
 const nets = path.join(work, 'nets');
@@ -53,18 +53,6 @@ async function writePng(image: DecodedImage, file: string): Promise<string> {
   return file;
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(err.hint.length > 0);
-    if (pattern) assert.match(`${err.message} ${err.hint}`, pattern);
-    return err;
-  }
-  assert.fail(`expected a UserError ${code}`);
-}
 
 test('auto removes only from images without real transparency; remove always; keep never', () => {
   const opaque = discOnBackdrop(8, 8, 3);

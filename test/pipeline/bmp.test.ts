@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeImage, probeImage, type DecodedImage } from '../../src/pipeline/image/decode.js';
 import { UserError } from '../../src/pipeline/errors.js';
+import { rejectsWith } from '../fixtures/userErrors.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -125,18 +126,6 @@ async function pillow(files: readonly string[]): Promise<Map<string, PilImage | 
   return result;
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(err.hint.length > 0, 'a user error says what to do');
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected a UserError ${code}`);
-}
 
 function rgbaOf(image: DecodedImage): number[][] {
   const pixels: number[][] = [];

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
-import { UserError } from '../../src/pipeline/errors.js';
 import { CancelledError } from '../../src/pipeline/progress.js';
 import { ZipIntegrityError, ZipReader } from '../../src/pipeline/network/checkpoint/zip.js';
 import { readNeededLibraries } from '../../src/pipeline/network/cudaProvider/elf.js';
@@ -29,6 +28,7 @@ import {
 import { describeRequirements, findUnresolvedLibraries } from '../../src/pipeline/network/cudaProvider/requirements.js';
 import { probe } from '../../src/pipeline/network/providers.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
+import { rejectsWith } from '../fixtures/userErrors.js';
 
 /**
  * The installer against a NuGet flat container on 127.0.0.1 serving packages built here: real zips with
@@ -154,18 +154,6 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError ${code}, got ${err instanceof Error ? err.stack : String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(err.hint.length > 0, 'a user error says what to do');
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a UserError ${code}`);
-}
 
 const FEED_PATH = '/v3-flatcontainer';
 let server: TestFileServer;

@@ -16,7 +16,7 @@ import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, probeImage, type DecodedImage } from '../../src/pipeline/image/decode.js';
 import { hasImageExtension, IMAGE_EXTENSIONS, IMAGE_FORMAT_IDS, IMAGE_FORMAT_NAMES, type ImageFormatId } from '../../src/pipeline/image/imageFormats.js';
-import { UserError } from '../../src/pipeline/errors.js';
+import { rejectsWith } from '../fixtures/userErrors.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -46,18 +46,6 @@ function assertNear(actual: readonly number[], expected: readonly number[], tole
   assert.ok(worst <= tolerance, `${what}: got [${actual.join(', ')}], expected [${expected.join(', ')}] within ${tolerance}`);
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(err.hint.length > 0, 'a user error says what to do');
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected a UserError ${code}`);
-}
 
 // --- A PNG writer from the specification, for bit depths and colour types sharp does not write. ---
 

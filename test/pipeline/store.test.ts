@@ -23,6 +23,7 @@ import {
   formatRate,
 } from '../../src/pipeline/network/store/progressFormat.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
+import { rejectsWith } from '../fixtures/userErrors.js';
 
 const MODEL_PATH = '/stabilityai/TripoSR/resolve/main/model.ckpt';
 const CONFIG_PATH = '/stabilityai/TripoSR/resolve/main/config.yaml';
@@ -41,17 +42,6 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.ok(err.hint.length > 0, 'a user error says what to do');
-    return err;
-  }
-  assert.fail(`expected a UserError ${code}`);
-}
 
 let server: TestFileServer;
 let cdn: TestFileServer;
