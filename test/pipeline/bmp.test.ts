@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeImage, probeImage, type DecodedImage } from '../../src/pipeline/image/decode.js';
+import { BMP_COMPRESSION } from '../../src/pipeline/image/bmp.js';
 import { UserError } from '../../src/pipeline/errors.js';
 import { rejectsWith } from '../fixtures/userErrors.js';
 
@@ -20,13 +21,7 @@ const PYTHON = '/usr/bin/python3';
 const REFERENCE = path.join(__dirname, '..', 'reference', 'pil_decode.py');
 const dir = mkdtempSync(path.join(tmpdir(), 'i3d-bmp-'));
 
-const BI_RGB = 0;
-const BI_RLE8 = 1;
-const BI_RLE4 = 2;
-const BI_BITFIELDS = 3;
-const BI_JPEG = 4;
-const BI_PNG = 5;
-const BI_ALPHABITFIELDS = 6;
+const { BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS, BI_JPEG, BI_PNG, BI_ALPHABITFIELDS } = BMP_COMPRESSION;
 
 type Rgb = readonly [number, number, number];
 

@@ -49,13 +49,9 @@ export const BMP_HEADER_BYTES = 14 + 124 + 16;
 
 const FILE_HEADER_BYTES = 14;
 const INFO_HEADER_SIZES = new Set([40, 52, 56, 108, 124]);
-const BI_RGB = 0;
-const BI_RLE8 = 1;
-const BI_RLE4 = 2;
-const BI_BITFIELDS = 3;
-const BI_JPEG = 4;
-const BI_PNG = 5;
-const BI_ALPHABITFIELDS = 6;
+/** The header's compression codes (biCompression), as Windows' wingdi.h numbers them. */
+export const BMP_COMPRESSION = Object.freeze({ BI_RGB: 0, BI_RLE8: 1, BI_RLE4: 2, BI_BITFIELDS: 3, BI_JPEG: 4, BI_PNG: 5, BI_ALPHABITFIELDS: 6 } as const);
+const { BI_RGB, BI_RLE8, BI_RLE4, BI_BITFIELDS, BI_JPEG, BI_PNG, BI_ALPHABITFIELDS } = BMP_COMPRESSION;
 /** The masks' fixed place: right after a 40-byte header, and inside the larger ones at the same offset. */
 const MASKS_OFFSET = FILE_HEADER_BYTES + 40;
 
