@@ -17,6 +17,7 @@ import type { DownloadableManifestModel } from '../../src/pipeline/network/store
 import { writeTestSegmenter } from '../fixtures/segmentationNetwork.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
 import { rejectsWith } from '../fixtures/userErrors.js';
+import { CancelledError } from '../../src/pipeline/progress.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'i3d-background-'));
 const nets = path.join(work, 'nets');
@@ -260,4 +261,24 @@ test('a download of the network that fails half-way stops the run, writes nothin
   } finally {
     await server.close();
   }
+});
+
+test('a cancel during background removal stops the run and writes nothing', async () => {
+  const dir = path.join(work, 'run-cancel');
+  const photo = await writePng(discOnBackdrop(120, 90, 25), path.join(dir, 'cancel.png'));
+  const abort = new AbortController();
+  const stages: string[] = [];
+  await assert.rejects(
+    generateFromImage(generate(photo, { saveInput: true }), {
+      model,
+      signal: abort.signal,
+      onProgress: (p) => {
+        stages.push(p.stage);
+        if (p.stage === 'background') abort.abort();
+      },
+    }),
+    CancelledError,
+  );
+  assert.ok(stages.includes('background') && !stages.includes('encode'), stages.join(' '));
+  assert.deepEqual(readdirSync(dir), ['cancel.png']);
 });
