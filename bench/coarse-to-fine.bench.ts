@@ -45,7 +45,7 @@ async function compare(label: string, model: LoadedModel): Promise<void> {
 
   queried = 0;
   t = performance.now();
-  const { field, queries, fellBackToDense } = await sampleCoarseToFine(query, N, ISO, {
+  const { field, queries, repair } = await sampleCoarseToFine(query, N, ISO, {
     ...(MARGIN === undefined ? {} : { margin: MARGIN }),
     ...(COARSE_STEP === undefined ? {} : { coarseStep: COARSE_STEP }),
   });
@@ -59,7 +59,7 @@ async function compare(label: string, model: LoadedModel): Promise<void> {
   for (let i = 0; i < dense.length; i++) if (dense[i]! >= ISO !== field[i]! >= ISO) wrongSide++;
   console.log(
     `${label} @${N} margin ${MARGIN ?? 'default'} step ${COARSE_STEP ?? 'default'} (${model.provider}): dense ${denseQueries} queries ${(denseMs / 1000).toFixed(2)} s | ` +
-      `coarse-to-fine ${queries} queries ${(c2fMs / 1000).toFixed(2)} s${fellBackToDense ? ' (fell back to dense)' : ''} | ` +
+      `coarse-to-fine ${queries} queries ${(c2fMs / 1000).toFixed(2)} s (${repair.surprises} surprises repaired with ${repair.repairQueries} queries) | ` +
       `queries ${((100 * queries) / denseQueries).toFixed(2)}%, time ${((100 * c2fMs) / denseMs).toFixed(1)}% | ` +
       `Hausdorff ${distance} voxel, points on the wrong side ${wrongSide}, ` +
       `triangles ${a.indices.length / 3} vs ${b.indices.length / 3}`,

@@ -14,6 +14,7 @@ import { describeCudaInstallProgress, installCudaProvider, notApplicableReason }
 import { convertMeshFile, type ConvertRequest } from '../pipeline/convert.js';
 import { LENGTH_UNITS, meshFormatOfPath, MESH_FILE_EXTENSIONS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
+import { DEFAULT_MESH_PROCESSING } from '../pipeline/mesh/process.js';
 import { DEFAULT_OUTPUT_FORMATS, DXF_ENTITY_KINDS, OUTPUT_FORMATS, parseOutputFormats, type DxfEntityKind } from '../pipeline/writers/outputs.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
@@ -141,9 +142,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       resolution: parseNumber('--resolution', values.resolution, 256, { integer: true, min: 8, max: 1024 }),
       threshold: parseNumber('--threshold', values.threshold, 25, {}),
       sampling: values.dense ? 'dense' : 'adaptive',
-      smoothingIterations: parseNumber('--smooth', values.smooth, 10, { integer: true, min: 0, max: 200 }),
-      floaterFraction: parseNumber('--floaters', values.floaters, 0.02, { min: 0, max: 1 }),
-      targetTriangles: parseNumber('--triangles', values.triangles, 100_000, { integer: true, min: 0 }),
+      smoothingIterations: parseNumber('--smooth', values.smooth, DEFAULT_MESH_PROCESSING.smoothingIterations, { integer: true, min: 0, max: 200 }),
+      floaterFraction: parseNumber('--floaters', values.floaters, DEFAULT_MESH_PROCESSING.floaterFraction, { min: 0, max: 1 }),
+      targetTriangles: parseNumber('--triangles', values.triangles, DEFAULT_MESH_PROCESSING.targetTriangles, { integer: true, min: 0 }),
       longestSideMm: parseNumber('--size', values.size, 100, { min: 1e-6 }),
       existing: parseExisting(values.existing),
       background: {
@@ -217,7 +218,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const dense = request.resolution ** 3;
     process.stderr.write(
       `Sampling: ${result.sampling.queries.toLocaleString('en')} density queries (${((100 * result.sampling.queries) / dense).toFixed(1)}% of a dense grid)` +
-        `${result.sampling.fellBackToDense ? '; the field was too rough to refine safely, so every point was sampled' : ''}.\n`,
+        `${result.sampling.repair && result.sampling.repair.surprises > 0 ? `; ${result.sampling.repair.surprises.toLocaleString('en')} point(s) hidden between coarse samples were found and their neighbourhoods sampled in full (${result.sampling.repair.repairQueries.toLocaleString('en')} queries)` : ''}.\n`,
     );
     for (const file of result.files) process.stdout.write(`${file}\n`);
     await model.dispose();

@@ -8,7 +8,7 @@ import { prepareSegmentationModel, type SegmentationModelSpec } from './network/
 import type { LoadedModel } from './network/session.js';
 import { sampleDenseGrid, gridIndexToWorld } from './surface/grid.js';
 import { marchingCubes } from './surface/marchingCubes.js';
-import { sampleCoarseToFine } from './surface/coarseToFine.js';
+import { sampleCoarseToFine, type RepairStats } from './surface/coarseToFine.js';
 import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
@@ -107,8 +107,8 @@ export interface InputReport {
 export interface SamplingReport {
   /** Density queries spent on the grid (a dense grid spends resolution³). */
   readonly queries: number;
-  /** Adaptive sampling found the field too rough to refine safely and sampled every point. */
-  readonly fellBackToDense: boolean;
+  /** Adaptive sampling only: what its local repair, surface following and band pass cost. */
+  readonly repair?: RepairStats;
 }
 
 const DECODER_BATCH = 262_144;
@@ -171,11 +171,11 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     onProgress: (fraction: number) =>
       report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
   };
-  let samplingReport: SamplingReport = { queries: resolution ** 3, fellBackToDense: false };
+  let samplingReport: SamplingReport = { queries: resolution ** 3 };
   const field = await timed('surface', async () => {
     if (request.sampling !== 'adaptive') return sampleDenseGrid(query, resolution, sampling);
     const adaptive = await sampleCoarseToFine(query, resolution, request.threshold, sampling);
-    samplingReport = { queries: adaptive.queries, fellBackToDense: adaptive.fellBackToDense };
+    samplingReport = { queries: adaptive.queries, repair: adaptive.repair };
     return adaptive.field;
   });
 

@@ -26,6 +26,9 @@ export interface ProcessingReport {
 
 const DEFAULT_MAX_HOLE_EDGES = 64;
 
+/** What the mesh stage does unless told otherwise (the CLI's and the settings' defaults). */
+export const DEFAULT_MESH_PROCESSING = Object.freeze({ floaterFraction: 0.02, smoothingIterations: 10, targetTriangles: 100_000 } as const);
+
 export function processMesh(
   input: Mesh,
   options: MeshProcessing,

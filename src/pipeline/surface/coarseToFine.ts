@@ -13,17 +13,26 @@ import type { DensityQuery } from './grid.js';
  *
  * Points never queried get a trilinear interpolation of the corners of the finest unrefined cell
  * holding them, clamped to the corners' range: those corners are all on one side of `iso` (at least
- * `margin` away), so no surface can appear there. A final repair pass queries the unqueried end of
- * every grid edge that changes side and follows the surface from there, so every edge marching cubes
- * puts a vertex on has two true end values: the mesh is then the dense one exactly, except for
- * features lying wholly inside unrefined cells, whose density never came within `margin` of `iso` at
- * any sample (how far a feature's density tail reaches depends on the field's sharpness; `margin` is
- * the knob).
+ * `margin` away), so the fill never invents a surface.
  *
- * Such features are what a rough field (e.g. an untrained decoder) is made of, so the coarse levels
- * are also used to judge whether refinement can be trusted at all (see ACTIVE_SHARE_LIMIT and the
- * surprise rule below); when not, every point not yet queried is queried (values already queried are
- * kept, so this costs at most the dense sampling) and the result says `fellBackToDense`.
+ * Local repair, never a global fallback. A trained network's field is steep at thin walls, where a
+ * surface can graze between coarse corners that all read far from `iso`. Every point queried inside
+ * a refined but unmarked cell (one the fill would have trusted) is checked against that cell's
+ * corners; one on the other side of `iso` (a "surprise") proves a feature hides there, so that cell
+ * and its 26 neighbours are sampled at full resolution, and so are the neighbours of every newly
+ * sampled cell that holds a surprise of its own, until none does. Then every grid edge that changes
+ * side with an unqueried end has that end queried, following the surface out of the refined region
+ * edge by edge, and a final band pass queries every point next to a voxel the surface crosses (and
+ * follows any new crossing), so each edge marching cubes puts a vertex on, and each edge beside it,
+ * has two true end values. Nothing is ever queried twice, so the cost is bounded by dense sampling.
+ *
+ * The guarantee, and its limit: wherever the surface comes within reach of the refined region (a
+ * marked cell, its ring, a repaired cell, or an edge next to a queried crossing), the mesh is the
+ * dense one. What can be missed is a piece of the surface lying wholly inside cells whose every
+ * sample (the first lattice's corners and any refinement around them) stayed on one side by more
+ * than `margin`, and not touching any refined cell: a detached piece that fits between the first
+ * level's samples, `coarseStep` grid steps apart. The mesh stage removes such small pieces as
+ * floaters anyway; test/pipeline/coarseToFine.test.ts checks both sides of that statement.
  */
 
 export interface CoarseToFineOptions {
@@ -48,10 +57,23 @@ export interface CoarseToFineResult {
   field: Float32Array;
   /** Points actually passed to `query`. */
   queries: number;
-  /** True when the coarse levels showed the field too rough to trust refinement and every point was queried. */
-  fellBackToDense: boolean;
-  /** What each refined level revealed, coarse to fine; the last one is where a fallback was decided. */
+  /** What each refined level revealed, coarse to fine. */
   levels: LevelStats[];
+  /** What the local repair, the surface following and the band pass cost. */
+  repair: RepairStats;
+}
+
+export interface RepairStats {
+  /** Surprises found: queried points on the other side of `iso` than a trusted cell's corners. */
+  surprises: number;
+  /** Cells (of the level where each surprise was found) sampled at full resolution because of them. */
+  repairedCells: number;
+  /** Points those cells cost. */
+  repairQueries: number;
+  /** Points queried following the surface across edges out of the refined region. */
+  followQueries: number;
+  /** Points queried by the band pass around the voxels the surface crosses. */
+  bandQueries: number;
 }
 
 const DEFAULT_RADIUS = 0.87;
@@ -68,24 +90,6 @@ function coordinate(index: number, resolution: number, radius: number): number {
   return resolution > 1 ? (index / (resolution - 1)) * 2 * radius - radius : -radius;
 }
 
-/**
- * Fallback rule 1: past this share of a level's cells refined, sample densely. Measured shares of
- * cells refined from step 8 into step 4: smooth analytic fields 0.4–19% at 256 and up to 34.5% (sphere)
- * at 128, the stand-in model 10%; rough fields (blob clouds) 47–97% at 128. 0.5 keeps every smooth
- * case refined while the savings past it are small anyway (dense-like work at the finer levels).
- */
-const ACTIVE_SHARE_LIMIT = 0.5;
-/*
- * Fallback rule 2 (the one that matters for correctness): after each refined level, every point just
- * queried inside a refined but *unmarked* coarser cell (all corners at least `margin` from iso, one
- * side: a cell the fill would have trusted) is compared with that cell's trilinear prediction. One
- * such point on the other side of iso ("surprise") proves that features can hide between samples, so
- * sampling goes dense. Measured: 0 surprises on every smooth case and the stand-in; 14–186 on the
- * rough ones at the first refined level. The largest move towards iso in unmarked cells (reported as
- * maxCloseness, as a share of the predicted distance to iso) is ≤ 0.43 on smooth fields and 2.2–2.9
- * on rough ones; it is reported for logging, not used as a trigger.
- */
-
 export interface LevelStats {
   /** Step of the level these figures are for. */
   h: number;
@@ -101,8 +105,10 @@ export interface LevelStats {
   surprises: number;
 }
 
+/** Point states: not yet queried, queued, queried; and queried with the band around it queued. */
 const PENDING = 1;
 const KNOWN = 2;
+const BANDED = 3;
 
 /**
  * Samples `query` like sampleDenseGrid (same points, layout and world mapping; queried points get
@@ -203,12 +209,16 @@ export async function sampleCoarseToFine(
     active: Uint8Array;
     marked: Uint8Array;
     refine: Uint8Array;
+    /** Cells sampled at full resolution by the local repair. */
+    repaired: Uint8Array;
   }
   const levels: Level[] = [];
   const stats: LevelStats[] = [];
-  let fellBackToDense = false;
+  const repair: RepairStats = { surprises: 0, repairedCells: 0, repairQueries: 0, followQueries: 0, bandQueries: 0 };
   /** Parent cells refined into the level being sampled, as (a, b, c) triples. */
   const refinedCells: number[] = [];
+  /** Parent cells holding a surprise, as cell indices of the parent level. */
+  let surpriseCells: number[] = [];
 
   /**
    * Compares each point just queried inside a refined parent cell with the trilinear interpolation
@@ -249,10 +259,82 @@ export async function sampleCoarseToFine(
             const toward = predicted >= iso ? predicted - v : v - predicted;
             const closeness = toward / Math.max(Math.abs(predicted - iso), scale);
             if (unmarked && closeness > st.maxCloseness) st.maxCloseness = closeness;
-            if (unmarked && v >= iso !== cornerSide) st.surprises++;
+            if (unmarked && v >= iso !== cornerSide) {
+              if (surpriseCells[surpriseCells.length - 1] !== (a * P + b) * P + c) {
+                surpriseCells.push((a * P + b) * P + c);
+              }
+              st.surprises++;
+            }
           }
         }
       }
+    }
+  };
+
+  /** The corners of cell (a, b, c) of a level all on one side, and some point of the cell on the other. */
+  const holdsSurprise = (level: Level, cell: number): boolean => {
+    const { h, B } = level;
+    const a = Math.floor(cell / (B * B)), b = Math.floor(cell / B) % B, c = cell % B;
+    const x0 = a * h, y0 = b * h, z0 = c * h;
+    const x1 = Math.min(x0 + h, last), y1 = Math.min(y0 + h, last), z1 = Math.min(z0 + h, last);
+    const side = field[(x0 * N + y0) * N + z0]! >= iso;
+    for (const i of [x0, x1]) for (const j of [y0, y1]) for (const k of [z0, z1]) if (field[(i * N + j) * N + k]! >= iso !== side) return false;
+    for (let i = x0; i <= x1; i++) {
+      for (let j = y0; j <= y1; j++) {
+        const row = (i * N + j) * N;
+        for (let k = z0; k <= z1; k++) if (field[row + k]! >= iso !== side) return true;
+      }
+    }
+    return false;
+  };
+
+  /**
+   * Samples each given cell of `level` and its 26 neighbours at full resolution, then the neighbours of
+   * every newly sampled cell that holds a surprise of its own, until none does. The cells join the
+   * level's refined set (and their children the next level's active set), so marking and the finer
+   * levels treat them as any refined cell; every point in them is known, so that costs nothing more.
+   */
+  const repairAround = async (level: Level, seeds: readonly number[], child: { B: number; active: Uint8Array }): Promise<void> => {
+    const { h, B } = level;
+    let frontier = seeds;
+    while (frontier.length > 0) {
+      const fresh: number[] = [];
+      for (const cell of frontier) {
+        const a = Math.floor(cell / (B * B)), b = Math.floor(cell / B) % B, c = cell % B;
+        for (let u = Math.max(a - 1, 0); u <= Math.min(a + 1, B - 1); u++) {
+          for (let v = Math.max(b - 1, 0); v <= Math.min(b + 1, B - 1); v++) {
+            for (let w = Math.max(c - 1, 0); w <= Math.min(c + 1, B - 1); w++) {
+              const n = (u * B + v) * B + w;
+              if (level.repaired[n] === 0) {
+                level.repaired[n] = 1;
+                fresh.push(n);
+              }
+            }
+          }
+        }
+      }
+      for (const cell of fresh) {
+        const a = Math.floor(cell / (B * B)), b = Math.floor(cell / B) % B, c = cell % B;
+        const x0 = a * h, y0 = b * h, z0 = c * h;
+        const x1 = Math.min(x0 + h, last), y1 = Math.min(y0 + h, last), z1 = Math.min(z0 + h, last);
+        for (let i = x0; i <= x1; i++) for (let j = y0; j <= y1; j++) for (let k = z0; k <= z1; k++) want((i * N + j) * N + k);
+        level.refine[cell] = 1;
+        if (child.active.length > 0) {
+          for (let da = 0; da < 2; da++) {
+            for (let db = 0; db < 2; db++) {
+              for (let dc = 0; dc < 2; dc++) {
+                const ca = 2 * a + da, cb = 2 * b + db, cc = 2 * c + dc;
+                if (ca < child.B && cb < child.B && cc < child.B) child.active[(ca * child.B + cb) * child.B + cc] = 1;
+              }
+            }
+          }
+        }
+      }
+      const before = queries;
+      await flush();
+      repair.repairQueries += queries - before;
+      repair.repairedCells += fresh.length;
+      frontier = fresh.filter((cell) => holdsSurprise(level, cell));
     }
   };
 
@@ -270,16 +352,10 @@ export async function sampleCoarseToFine(
       for (const i of ticks) for (const j of ticks) for (const k of ticks) want((i * N + j) * N + k);
     } else {
       const P = parent.B;
-      // Share of the parent level's cells refined: past ACTIVE_SHARE_LIMIT refinement saves too little
-      // to be worth trusting, so sample densely right away.
       let refinedCount = 0;
       for (let cell = 0; cell < parent.refine.length; cell++) refinedCount += parent.refine[cell]!;
       const share = refinedCount / parent.refine.length;
       stats.push({ h, activeShare: share, tested: 0, maxError: 0, maxCloseness: 0, surprises: 0 });
-      if (share > ACTIVE_SHARE_LIMIT) {
-        fellBackToDense = true;
-        break;
-      }
       const { refine } = parent;
       const ph = parent.h;
       for (let a = 0; a < P; a++) {
@@ -313,11 +389,10 @@ export async function sampleCoarseToFine(
     report(1);
     if (parent) {
       const st = stats[stats.length - 1]!;
+      surpriseCells = [];
       measureSmoothness(parent, st);
-      if (st.surprises > 0) {
-        fellBackToDense = true;
-        break;
-      }
+      repair.surprises += st.surprises;
+      if (surpriseCells.length > 0) await repairAround(parent, surpriseCells, { B, active });
     }
     refinedCells.length = 0;
     if (h === 1) break;
@@ -361,18 +436,9 @@ export async function sampleCoarseToFine(
         }
       }
     }
-    const level: Level = { h, B, active, marked, refine };
+    const level: Level = { h, B, active, marked, refine, repaired: new Uint8Array(B * B * B) };
     levels.push(level);
     parent = level;
-  }
-
-  if (fellBackToDense) {
-    // Every point not yet queried, in index order; the values already known are kept.
-    for (let p = 0; p < total; p++) if (state[p] !== KNOWN) want(p);
-    await flush();
-    throwIfAborted(signal);
-    if (reported < 1) onProgress?.(1);
-    return { field, queries, fellBackToDense, levels: stats };
   }
 
   // Fill from coarse to fine so the finest unrefined cell around a point has the last word.
@@ -389,50 +455,82 @@ export async function sampleCoarseToFine(
     }
   }
 
-  // Repair: a grid edge that changes side but has an unqueried end is either the surface leaving the
-  // refined region into a feature the lattice missed, or a fill disagreeing with a sample next to it.
-  // Querying such ends, and then the neighbours of whatever changes side, follows the surface until
-  // every edge marching cubes places a vertex on has two true end values, which makes the mesh the
-  // dense one except for features entirely inside unrefined cells.
+  // Follow, then band. A grid edge that changes side with an unqueried end is either the surface
+  // leaving the refined region into a feature the lattice missed, or a fill disagreeing with a sample
+  // next to it: its unqueried ends are queried, and the edges of whatever was queried are looked at in
+  // turn, which follows the surface until every edge marching cubes puts a vertex on has two true end
+  // values. Then every point next to (within one step of) an end of such an edge is queried, so the
+  // voxels around each crossing are true too, and any crossing that reveals is followed the same way.
   const side = (v: number): boolean => v >= iso;
+  const band: number[] = [];
+  const onEdge = (p: number, q: number): void => {
+    if (side(field[p]!) === side(field[q]!)) return;
+    const pKnown = state[p]! >= KNOWN;
+    const qKnown = state[q]! >= KNOWN;
+    if (!pKnown) want(p);
+    if (!qKnown) want(q);
+    if (pKnown && state[p] === KNOWN) {
+      state[p] = BANDED;
+      band.push(p);
+    }
+    if (qKnown && state[q] === KNOWN) {
+      state[q] = BANDED;
+      band.push(q);
+    }
+  };
+  const edgesOf = (p: number): void => {
+    const k = p % N;
+    const j = Math.floor(p / N) % N;
+    const i = Math.floor(p / plane);
+    if (k > 0) onEdge(p, p - 1);
+    if (k < last) onEdge(p, p + 1);
+    if (j > 0) onEdge(p, p - N);
+    if (j < last) onEdge(p, p + N);
+    if (i > 0) onEdge(p, p - plane);
+    if (i < last) onEdge(p, p + plane);
+  };
   for (let i = 0; i < N; i++) {
     throwIfAborted(signal);
     for (let j = 0; j < N; j++) {
       const row = (i * N + j) * N;
       for (let k = 0; k < N; k++) {
         const p = row + k;
-        const s = side(field[p]!);
-        const known = state[p] === KNOWN;
-        if (k < last) checkEdge(p, p + 1, s, known);
-        if (j < last) checkEdge(p, p + N, s, known);
-        if (i < last) checkEdge(p, p + plane, s, known);
+        if (k < last) onEdge(p, p + 1);
+        if (j < last) onEdge(p, p + N);
+        if (i < last) onEdge(p, p + plane);
       }
     }
   }
-  function checkEdge(p: number, q: number, s: boolean, known: boolean): void {
-    if (side(field[q]!) === s || (known && state[q] === KNOWN)) return;
-    if (!known) want(p);
-    want(q);
-  }
-  while (pending.length > 0) {
-    const fresh = await flush();
-    for (const p of fresh) {
-      const s = side(field[p]!);
+  while (pending.length > 0 || band.length > 0) {
+    while (pending.length > 0) {
+      const before = queries;
+      const fresh = await flush();
+      repair.followQueries += queries - before;
+      for (const p of fresh) edgesOf(p);
+    }
+    // The band around the crossings known so far; what it reveals is followed on the next round.
+    const ends = band.splice(0, band.length);
+    for (const p of ends) {
       const k = p % N;
       const j = Math.floor(p / N) % N;
       const i = Math.floor(p / plane);
-      if (k > 0) checkEdge(p, p - 1, s, true);
-      if (k < last) checkEdge(p, p + 1, s, true);
-      if (j > 0) checkEdge(p, p - N, s, true);
-      if (j < last) checkEdge(p, p + N, s, true);
-      if (i > 0) checkEdge(p, p - plane, s, true);
-      if (i < last) checkEdge(p, p + plane, s, true);
+      for (let u = Math.max(i - 1, 0); u <= Math.min(i + 1, last); u++) {
+        for (let v = Math.max(j - 1, 0); v <= Math.min(j + 1, last); v++) {
+          for (let w = Math.max(k - 1, 0); w <= Math.min(k + 1, last); w++) want((u * N + v) * N + w);
+        }
+      }
+    }
+    if (pending.length > 0) {
+      const before = queries;
+      const fresh = await flush();
+      repair.bandQueries += queries - before;
+      for (const p of fresh) edgesOf(p);
     }
   }
 
   throwIfAborted(signal);
   if (reported < 1) onProgress?.(1);
-  return { field, queries, fellBackToDense, levels: stats };
+  return { field, queries, levels: stats, repair };
 }
 
 function highestPowerOfTwoBelow(n: number): number {
@@ -466,7 +564,7 @@ function fillCell(field: Float32Array, state: Uint8Array, N: number, x0: number,
       const b0 = c100 + (c110 - c100) * ty, b1 = c101 + (c111 - c101) * ty;
       const row = (i * N + j) * N;
       for (let k = z0; k <= z1; k++) {
-        if (state[row + k] === KNOWN) continue;
+        if (state[row + k]! >= KNOWN) continue;
         const tz = (k - z0) / dz;
         const lo = a0 + (a1 - a0) * tz;
         const hi = b0 + (b1 - b0) * tz;
