@@ -2,7 +2,7 @@
 """Write a TripoSR checkpoint whose density field is FITTED to an object with thin parts ("trained-like").
 
   fit_field.py --object mug|chair|lamp|plant|blob --out DIR [--noise none|haze] [--variant fast|bench]
-               [--width N] [--layers N] [--steps N] [--batch N] [--seed N] [--threads 2]
+               [--width N] [--layers N] [--steps N] [--batch N] [--seed N] [--threads 1]
 
 Why: a random-weight checkpoint (make_checkpoint.py) gives a rough, shallow field; the surface stage's
 adaptive sampler must be judged on fields shaped like a trained TripoSR's: steep (density crosses 25 at
@@ -25,14 +25,20 @@ The ViT and backbone blocks keep make_checkpoint.init_weights' random values (ti
 Target: raw density (pre-exp) = ln(25) + 1 - SLOPE * sdf / VOXEL, clamped to [RAW_MIN, RAW_MAX], with
 VOXEL = 1.74 / 255 (a voxel at 256^3): density 25 on the surface, one e-fold per voxel, 2981 deep inside,
 0.0067 in the air. Where the target sits at RAW_MIN only raw > RAW_MIN is penalised (the air just has to
-read ~0, as a trained network's does). --noise haze adds Gaussian bumps of peak density 1-8 (sigma 2-5
+read ~0, as a trained network's does), where it sits at RAW_MAX only raw < RAW_MAX (and > RAW_MAX + 6).
+Points: uniform in the box, deep inside (else thick parts come out with hollow cores), and in shells of
+8 and 2 voxels around the surface. --noise haze adds Gaussian bumps of peak density 1-8 (sigma 2-5
 voxels) in a shell 6-30 voxels outside the object: haze well below the iso level 25.
 
-Printed JSON: fit time, final loss, surface error (|raw - iso| on surface points, in voxels), share of a
-64^3 grid inside, thin parts' thickness in voxels at 256^3 (target and fitted, measured along probe lines
-across each part), the thinnest fitted part, whether encode() of two different images gives identical
-scene codes equal to the fitted ones, and `checks`: the geometry facts the TypeScript test verifies
-through the product's decoder.
+Variants: fast (decoder 32 x 3 hidden layers, 300 steps of 2048 points: ~4 s of fitting, ~7 s in all on
+one core) for tests that fit at run time; bench (TripoSR's decoder, 64 x 9, 2000 steps of 4096: ~70 s).
+One torch thread by default: on the 2-core VMs a step ran 3x faster on one thread than on two.
+
+Printed JSON: fit time, final loss, surface error (|raw - iso| on surface points, in voxels), on a 64^3
+grid the share inside / in 2 < density < 50 / the peak, thin parts' thickness in voxels at 256^3 (target
+and fitted, measured along probe lines across each part), the thinnest fitted part, the largest
+|encode(random image) - fitted scene codes| (0: the field ignores the image), and `checks`: the geometry
+facts the TypeScript test verifies through the product's decoder.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ import math
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, NamedTuple, Tuple
 
 import torch
 
@@ -60,11 +66,10 @@ RAW_ISO = math.log(ISO) - DENSITY_BIAS
 SLOPE = 1.0                       # raw units per voxel (256^3) across the surface: steep
 RAW_MIN, RAW_MAX = -4.0, 9.0      # density 0.0067 .. 2981
 
-# Decoder shapes and fitting effort per variant. The fast one is for tests that fit at run time (a few
-# seconds per field on 2 cores); bench has TripoSR's real decoder (64 neurons, 9 hidden layers).
+# Decoder shapes, fitting effort and Adam rates (embeddings, rest) per variant: see the module comment.
 VARIANTS = {
-    "fast": {"width": 32, "layers": 3, "steps": 300, "batch": 8192, "pool": 160_000},
-    "bench": {"width": 64, "layers": 9, "steps": 1500, "batch": 16384, "pool": 600_000},
+    "fast": {"width": 32, "layers": 3, "steps": 300, "batch": 2048, "pool": 100_000, "lr": (1e-1, 1e-2)},
+    "bench": {"width": 64, "layers": 9, "steps": 2000, "batch": 4096, "pool": 400_000, "lr": (3e-2, 3e-3)},
 }
 
 Tensor = torch.Tensor
@@ -90,16 +95,17 @@ def sd_cylinder_z(p: Tensor, centre: Tensor, radius: float, half_height: float) 
     return q.clamp(min=0).norm(dim=-1) + q.max(dim=-1).values.clamp(max=0)
 
 
-def sd_segments(p: Tensor, a: Tensor, b: Tensor, radius: float, chunk: int = 65536) -> Tensor:
-    """Union of capsules a[i]-b[i] of one radius; chunked so N x segments stays small."""
+def sd_segments(p: Tensor, a: Tensor, b: Tensor, radius: "float | Tensor", chunk: int = 65536) -> Tensor:
+    """Union of capsules a[i]-b[i] of radius (one, or one per segment); chunked so N x S stays small."""
     out = []
     ab = b - a                                    # [S, 3]
     inv = 1.0 / (ab * ab).sum(-1).clamp(min=1e-12)
+    r = torch.as_tensor(radius, dtype=torch.float32).expand(a.shape[0])
     for i in range(0, p.shape[0], chunk):
         pa = p[i:i + chunk, None, :] - a[None]    # [n, S, 3]
         t = ((pa * ab[None]).sum(-1) * inv[None]).clamp(0, 1)
-        out.append((pa - t[..., None] * ab[None]).norm(dim=-1).min(dim=1).values)
-    return torch.cat(out) - radius
+        out.append(((pa - t[..., None] * ab[None]).norm(dim=-1) - r[None]).min(dim=1).values)
+    return torch.cat(out)
 
 
 def sd_profile(p: Tensor, centre: Tensor, a: Tuple[float, float], b: Tuple[float, float], half: float) -> Tensor:
@@ -123,7 +129,9 @@ def sd_ellipsoid(p: Tensor, centre: Tensor, rot: Tensor, radii: Tensor) -> Tenso
     q = (p - centre) @ rot.T
     k0 = (q / radii).norm(dim=-1)
     k1 = (q / (radii * radii)).norm(dim=-1).clamp(min=1e-9)
-    return k0 * (k0 - 1.0) / k1
+    # The usual k0 (k0 - 1) / k1 bound goes to 0 at the centre; inside, (k0 - 1) * min radius is exact
+    # along the thinnest axis, which is the one that matters for a leaf.
+    return torch.where(k0 < 1, (k0 - 1.0) * radii.min(), k0 * (k0 - 1.0) / k1)
 
 
 def smooth_min(a: Tensor, b: Tensor, k: float) -> Tensor:
@@ -210,7 +218,7 @@ def chair() -> Shape:
 def lamp() -> Shape:
     stem_r = 2.75 * VOXEL                         # stem 5.5 voxels across
     shade_half = 2.25 * VOXEL                     # shade wall 4.5 voxels
-    spoke_r = 2.25 * VOXEL
+    spoke_r = 2.75 * VOXEL                        # spokes 5.5 voxels across
     ring_z = 0.3
     shade_a, shade_b = (0.36, 0.1), (0.2, 0.5)
     ring_rho = shade_a[0] + (shade_b[0] - shade_a[0]) * (ring_z - shade_a[1]) / (shade_b[1] - shade_a[1])
@@ -220,7 +228,8 @@ def lamp() -> Shape:
 
     def sdf(p: Tensor) -> Tensor:
         d = sd_cylinder_z(p, _v(0, 0, -0.575), 0.25, 0.025)                 # base, 7 voxels
-        d = torch.minimum(d, sd_cylinder_z(p, _v(0, 0, -0.15), stem_r, 0.4))  # -0.55 .. 0.25
+        # stem from the base into the bulb's centre, with a fillet at the base
+        d = smooth_min(d, sd_cylinder_z(p, _v(0, 0, -0.125), stem_r, 0.425), 0.03)
         d = torch.minimum(d, (p - _v(0, 0, ring_z)).norm(dim=-1) - 0.05)      # bulb
         d = torch.minimum(d, sd_profile(p, _v(0, 0, 0), shade_a, shade_b, shade_half))
         return torch.minimum(d, sd_segments(p, spokes_a, spokes_b, spoke_r))
@@ -231,7 +240,7 @@ def lamp() -> Shape:
     return Shape("lamp", sdf, [
         ("stem", (0.0, 0.0, -0.2), (1, 0, 0)),
         ("shade", (-shade_mid[0], 0.0, shade_mid[1]), (-n[0] / nn_, 0, n[1] / nn_)),
-        ("spoke", tuple(float(v) for v in (spokes_a[0] + spokes_b[0]) / 2 + _v(0, 0, 0)), (0, 0, 1)),
+        ("spoke", tuple(float(v) for v in (spokes_a[0] + spokes_b[0]) / 2), (0, 0, 1)),
     ], {
         "components": 1, "genus": None,
         "slices": [{"z": -0.2, "components": 1, "maxAreaVoxels256": 60}],
@@ -254,15 +263,30 @@ def _plant_parts():
         tangent = torch.nn.functional.normalize(pts[-1] - pts[-3], dim=0)
         side = torch.nn.functional.normalize(torch.linalg.cross(tangent, _v(0, 0, 1)), dim=0)
         normal = torch.linalg.cross(side, tangent)
-        leaves.append((pts[-1] + 0.09 * tangent, torch.stack([tangent, side, normal]), _v(0.11, 0.05, 2.0 * VOXEL)))
+        leaves.append((pts[-1] + 0.06 * tangent, torch.stack([tangent, side, normal]), _v(0.11, 0.05, 2.0 * VOXEL)))
     return stems, leaves
 
 
 def plant() -> Shape:
     stem_r = 2.4 * VOXEL                          # stems 4.8 voxels across
     stems, leaves = _plant_parts()
-    a = torch.cat([s[:-1] for s in stems])
-    b = torch.cat([s[1:] for s in stems])
+    # Stems taper from 1.8x their radius at the soil to 1x a third of the way up (as a plant's do): the
+    # fast fit kept cutting untapered stems off right above the pot, a concave corner the planes
+    # resolve last. The fillet of soil below (smooth_min) serves the same end.
+    t = torch.linspace(0, 1, stems[0].shape[0] - 1)
+    radii = stem_r * (1 + 0.8 * (1 - 3 * t).clamp(min=0))
+    margin = 12 * VOXEL  # beyond the clamp of the target (8.2 voxels): a lower bound is enough there
+    boxes = [((s.min(0).values + s.max(0).values) / 2, (s.max(0).values - s.min(0).values) / 2 + margin)
+             for s in stems]
+
+    def stem(p: Tensor, pts: Tensor, box: Tuple[Tensor, Tensor]) -> Tensor:
+        # Exact capsule distance only inside the stem's bounding box grown by `margin`; outside it the
+        # distance to the box plus the margin is a lower bound (>= 12 voxels, where the target is flat).
+        d = sd_box(p, *box) + margin - radii[0]
+        near = d < margin - radii[0]
+        if bool(near.any()):
+            d[near] = sd_segments(p[near], pts[:-1], pts[1:], radii)
+        return d
 
     def sdf(p: Tensor) -> Tensor:
         # pot: a solid frustum, max of its planes (exact inside, a slight underestimate off the rims)
@@ -270,9 +294,12 @@ def plant() -> Shape:
         slope = (0.25 - 0.18) / 0.35
         side = (rho - (0.18 + slope * (p[:, 2] + 0.6))) / math.sqrt(1 + slope * slope)
         pot = torch.maximum(torch.maximum(p[:, 2] - (-0.25), -0.6 - p[:, 2]), side)
-        d = torch.minimum(pot, sd_segments(p, a, b, stem_r))
-        for c, rot, radii in leaves:
-            d = torch.minimum(d, sd_ellipsoid(p, c, rot, radii))
+        d = stem(p, stems[0], boxes[0])
+        for pts, box in zip(stems[1:], boxes[1:]):
+            d = torch.minimum(d, stem(p, pts, box))
+        d = smooth_min(pot, d, 0.03)  # a fillet of soil around the stems' feet
+        for centre, rot, axes in leaves:
+            d = torch.minimum(d, sd_ellipsoid(p, centre, rot, axes))
         return d
 
     s0 = stems[0]
@@ -331,36 +358,91 @@ class Haze:
         return torch.cat(out)
 
 
-def target_raw(shape: Shape, haze: "Haze | None", p: Tensor) -> Tuple[Tensor, Tensor]:
-    """(target raw density, hinge mask): hinge where only raw > RAW_MIN is an error (plain air)."""
-    raw = (RAW_ISO - SLOPE * sdf_batched(shape.sdf, p) / VOXEL).clamp(RAW_MIN, RAW_MAX)
+class Pool(NamedTuple):
+    """Training points with what their targets are made of."""
+    points: Tensor
+    sdf_voxels: Tensor             # signed distance in voxels at 256^3
+    haze: "Tensor | None"          # haze density at the points
+
+
+def target_raw(sdf_voxels: Tensor, haze: "Tensor | None", slope: float = SLOPE) -> Tuple[Tensor, Tensor]:
+    """(target raw density, side): side -1 in plain air, where only raw > RAW_MIN is an error; +1 deep
+    inside, where only raw < RAW_MAX is (a trained network's values there are anything large); 0 else."""
+    raw = (RAW_ISO - slope * sdf_voxels).clamp(RAW_MIN, RAW_MAX)
     if haze is not None:
-        dens = torch.exp(raw + DENSITY_BIAS) + haze.density(p)
-        raw = (torch.log(dens) - DENSITY_BIAS).clamp(RAW_MIN, RAW_MAX)
-    return raw, raw <= RAW_MIN + 1e-4
+        raw = (torch.log(torch.exp(raw + DENSITY_BIAS) + haze) - DENSITY_BIAS).clamp(RAW_MIN, RAW_MAX)
+    side = torch.zeros_like(raw, dtype=torch.int8)
+    side[raw <= RAW_MIN + 1e-4] = -1
+    side[raw >= RAW_MAX - 1e-4] = 1
+    return raw, side
 
 
-def sample_pool(shape: Shape, haze: "Haze | None", g: torch.Generator, size: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Training points: 35% uniform in the box, 55% within 10 voxels of the surface, 10% around haze bumps."""
-    n_uniform = int(0.35 * size)
-    n_haze = int(0.10 * size) if haze is not None else 0
-    n_near = size - n_uniform - n_haze
-    parts = [(torch.rand(n_uniform, 3, generator=g) * 2 - 1) * RADIUS]
-    near, have = [], 0
-    while have < n_near:
-        cand = (torch.rand(400_000, 3, generator=g) * 2 - 1) * RADIUS
-        # rejection sampling of the shell; cheap next to the fit even for the plant's 120 capsules
-        keep = cand[sdf_batched(shape.sdf, cand).abs() < 10 * VOXEL]
-        near.append(keep)
+def _lattice_sample(shape: Shape, g: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
+    """n points with lo < sdf < hi (world units): uniform in the cells of a 48^3 lattice whose centre
+    could be within reach (the SDFs are 1-Lipschitz or underestimate), then rejection."""
+    m = 48
+    h = 2 * RADIUS / m
+    reach = 0.87 * h  # half a cell's diagonal
+    axis = (torch.arange(m) + 0.5) * h - RADIUS
+    centres = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    d = sdf_batched(shape.sdf, centres)
+    cells = centres[(d > lo - reach) & (d < hi + reach)]
+    found, have = [], 0
+    while have < n:
+        k = torch.randint(0, cells.shape[0], (n,), generator=g)
+        cand = cells[k] + (torch.rand(n, 3, generator=g) - 0.5) * h
+        d = sdf_batched(shape.sdf, cand)
+        keep = cand[(d > lo) & (d < hi)]
+        found.append(keep)
         have += keep.shape[0]
-    parts.append(torch.cat(near)[:n_near])
+    return torch.cat(found)[:n]
+
+
+def near_surface(shape: Shape, g: torch.Generator, n: int, band: float) -> Tensor:
+    """n points within `band` voxels of the surface."""
+    return _lattice_sample(shape, g, n, -band * VOXEL, band * VOXEL)
+
+
+def inside(shape: Shape, g: torch.Generator, n: int) -> Tensor:
+    """n points at least 2 voxels inside the object (so thick parts get no hollow core)."""
+    return _lattice_sample(shape, g, n, -math.inf, -2 * VOXEL)
+
+
+def on_surface(shape: Shape, g: torch.Generator, n: int) -> Tensor:
+    """n points on the target surface (|sdf| < 0.02 voxel): shell points moved along the SDF gradient."""
+    p = near_surface(shape, g, 2 * n, 1.0)
+    with torch.enable_grad():
+        for _ in range(4):
+            p = p.detach().requires_grad_(True)
+            d = shape.sdf(p)
+            (grad,) = torch.autograd.grad(d.sum(), p)
+            p = p - (d / (grad * grad).sum(-1).clamp(min=1e-6))[:, None] * grad
+    p = p.detach()
+    with torch.no_grad():
+        p = p[shape.sdf(p).abs() < 0.02 * VOXEL]
+    return p[:n]
+
+
+def sample_pool(shape: Shape, haze: "Haze | None", g: torch.Generator, size: int) -> Pool:
+    """Training points: 10% uniform in the box, 25% uniform in the object's bounding box (where a
+    triplane's cross-talk puts ghosts: parts seen by two planes combine into a phantom), 10% deep inside,
+    45% within 8 voxels of the surface (half of them within 2), 10% around haze bumps."""
+    n_box = int(0.10 * size)
+    n_bbox = int(0.25 * size)
+    n_inside = int(0.10 * size)
+    n_haze = int(0.10 * size) if haze is not None else 0
+    n_near = size - n_box - n_bbox - n_inside - n_haze
+    shell = near_surface(shape, g, n_near // 2, 8.0)
+    lo, hi = shell.min(0).values - 0.05, shell.max(0).values + 0.05
+    parts = [(torch.rand(n_box, 3, generator=g) * 2 - 1) * RADIUS,
+             (lo + torch.rand(n_bbox, 3, generator=g) * (hi - lo)).clamp(-RADIUS, RADIUS),
+             inside(shape, g, n_inside), shell, near_surface(shape, g, n_near - n_near // 2, 2.0)]
     if haze is not None:
         k = torch.randint(0, haze.centres.shape[0], (n_haze,), generator=g)
         parts.append((haze.centres[k] + torch.randn(n_haze, 3, generator=g) * 2 * haze.sigmas[k, None])
                      .clamp(-RADIUS, RADIUS))
     pts = torch.cat(parts)
-    raw, hinge = target_raw(shape, haze, pts)
-    return pts, raw, hinge
+    return Pool(pts, sdf_batched(shape.sdf, pts) / VOXEL, None if haze is None else haze.density(pts))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -391,26 +473,32 @@ def density_at(model: ref.TSRReference, codes: Tensor, p: Tensor, chunk: int = 6
     return torch.exp(torch.cat(out) + model.renderer.density_bias)
 
 
-def fit(model: ref.TSRReference, pool: Tuple[Tensor, Tensor, Tensor], steps: int, batch: int,
+def fit(model: ref.TSRReference, pool: Pool, steps: int, batch: int, lr: Tuple[float, float],
         g: torch.Generator) -> float:
-    pts, tgt, hinge = pool
+    """Adam on (embeddings: lr[0]; upsampler and decoder: lr[1]), cosine-decayed to 5%. Measured on the
+    fast variant (300 steps): with (3e-2, 3e-3) the lamp's base came off its stem and the plant's
+    leaves off their stems; (1e-1, 1e-2) joins them. The deep bench decoder keeps the gentler rates.
+    (A target slope rising from 1/4 during the first half, tried to let thin parts form first, cut
+    more plant stems, not fewer.)"""
     emb = model.tokenizer.embeddings
     opt = torch.optim.Adam([
-        {"params": [emb], "lr": 3e-2},
-        {"params": list(model.post_processor.parameters()), "lr": 3e-3},
-        {"params": list(model.decoder.parameters()), "lr": 3e-3},
+        {"params": [emb], "lr": lr[0]},
+        {"params": list(model.post_processor.parameters()), "lr": lr[1]},
+        {"params": list(model.decoder.parameters()), "lr": lr[1]},
     ])
     base = [grp["lr"] for grp in opt.param_groups]
     loss_value = float("nan")
     for step in range(steps):
-        # cosine decay to 5%: settles the steep transition without a long tail of steps
         f = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for grp, lr in zip(opt.param_groups, base):
-            grp["lr"] = lr * f
-        idx = torch.randint(0, pts.shape[0], (batch,), generator=g)
-        raw = raw_at(model, scene_codes(model), pts[idx])[:, 0]
-        err = raw - tgt[idx]
-        err = torch.where(hinge[idx], err.clamp(min=0), err)
+        for grp, rate in zip(opt.param_groups, base):
+            grp["lr"] = rate * f
+        idx = torch.randint(0, pool.points.shape[0], (batch,), generator=g)
+        tgt, side = target_raw(pool.sdf_voxels[idx], None if pool.haze is None else pool.haze[idx])
+        raw = raw_at(model, scene_codes(model), pool.points[idx])[:, 0]
+        err = raw - tgt
+        # deep inside: anything above RAW_MAX, within reason (6 more: density below 1.2e6)
+        deep = err.clamp(max=0) + (err - 6).clamp(min=0)
+        err = torch.where(side < 0, err.clamp(min=0), torch.where(side > 0, deep, err))
         loss = (err * err).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -490,12 +578,8 @@ def thickness(shape: Shape, model: ref.TSRReference, codes: Tensor) -> Dict[str,
 
 @torch.no_grad()
 def surface_error(shape: Shape, model: ref.TSRReference, codes: Tensor, g: torch.Generator) -> Dict[str, float]:
-    """|raw - iso| in voxels on points of the target surface (|sdf| < 0.05 voxel)."""
-    found = []
-    while sum(x.shape[0] for x in found) < 5000:
-        cand = (torch.rand(400_000, 3, generator=g) * 2 - 1) * RADIUS
-        found.append(cand[sdf_batched(shape.sdf, cand).abs() < 0.05 * VOXEL])
-    p = torch.cat(found)[:5000]
+    """|raw - iso| in voxels on points of the target surface."""
+    p = on_surface(shape, g, 5000)
     e = (raw_at(model, codes, p)[:, 0] - RAW_ISO).abs() / SLOPE
     return {"mean": round(float(e.mean()), 3), "p95": round(float(torch.quantile(e, 0.95)), 3),
             "max": round(float(e.max()), 3)}
@@ -524,7 +608,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, help="optimiser steps (variant default)")
     ap.add_argument("--batch", type=int, help="points per step (variant default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: measured 3x faster per step than 2 on the 2-core VMs)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     v = dict(VARIANTS[args.variant])
@@ -545,28 +630,28 @@ def main() -> int:
     haze = Haze(shape, g) if args.noise == "haze" else None
     pool = sample_pool(shape, haze, g, v["pool"])
     t_fit = time.perf_counter()
-    loss = fit(model, pool, v["steps"], v["batch"], g)
+    loss = fit(model, pool, v["steps"], v["batch"], v["lr"], g)
     fit_seconds = time.perf_counter() - t_fit
     set_colour(model, shape.colour, g)
     model.eval()
 
     with torch.no_grad():
         codes = scene_codes(model)
-        # The field must not depend on the image: encode two different images through the full encoder.
-        img_a = mc.synthetic_image(model.cond_image_size)
-        img_b = torch.rand(img_a.shape, generator=g)
-        enc_a, enc_b = model.encode(img_a)[0], model.encode(img_b)[0]
-        encode_diff = max(float((enc_a - codes).abs().max()), float((enc_b - codes).abs().max()))
+        # The field must not depend on the image: encode() through the whole encoder gives the fitted codes.
+        # (one image here, ~1 s; the TypeScript test encodes two different ones through the product)
+        encoded = model.encode(torch.rand(1, 3, model.cond_image_size, model.cond_image_size, generator=g))[0]
+        encode_diff = float((encoded - codes).abs().max())
 
     thin = thickness(shape, model, codes)
     thin_parts = {k: v_ for k, v_ in thin.items() if args.object == "blob" or k not in ("seat", "bottom")}
+    surface, grid = surface_error(shape, model, codes, g), grid_share(model, codes)
     info = {
         "object": args.object, "noise": args.noise, "variant": args.variant, "seed": args.seed,
         "width": v["width"], "hidden_layers": v["layers"], "steps": v["steps"], "batch": v["batch"],
         "fit_seconds": round(fit_seconds, 2), "total_seconds": round(time.perf_counter() - t_start, 2),
         "loss": round(loss, 5),
-        "surface_error_voxels": surface_error(shape, model, codes, g),
-        "grid64": grid_share(model, codes),
+        "surface_error_voxels": surface,
+        "grid64": grid,
         "thickness_voxels_256": thin,
         "thinnest_voxels_256": min(x["fitted"] for x in thin_parts.values()),
         "encode_max_abs_diff": encode_diff,
