@@ -8,7 +8,8 @@
  *
  *   node --import tsx --test test/pipeline/trainedFields.test.ts
  *
- * Fits six fast fields on first run (~8 s each on one core, two at a time; cached in .cache/trained-fields).
+ * Fits six fast fields on first run (~6 s each on one core, two at a time: ~33 s for the whole file on an
+ * idle machine, ~70 s while other work runs; cached in .cache/trained-fields, then ~12 s).
  * Needs Debian's /usr/bin/python3 with python3-torch and python3-yaml.
  */
 import assert from 'node:assert/strict';
