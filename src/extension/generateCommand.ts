@@ -1,12 +1,10 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import manifestJson from '../../models/manifest.json';
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { Stage } from '../pipeline/progress.js';
 import { plannedRunPaths } from '../pipeline/writers/outputs.js';
 import type { SegmentationNetwork } from '../pipeline/image/segmentation.js';
-import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
-import { downloadableModel, parseManifest } from '../pipeline/network/store/manifest.js';
+import { segmentationManifest, type SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/imageFormats.js';
 import type { JobResult, ModelChoice } from '../worker/protocol.js';
 import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
@@ -219,7 +217,7 @@ function withShare(weights: Record<Stage, number>, stage: Stage, share: number):
 
 /** Asks before downloading a background network; undefined: the user cancelled the generation. */
 async function askForBackgroundNetwork(spec: Extract<SegmentationModelSpec, { kind: 'managed' }>): Promise<'download' | 'keep' | undefined> {
-  const entry = downloadableModel(parseManifest(manifestJson), spec.network);
+  const entry = segmentationManifest(spec.network);
   const status = await new ModelStore(spec.storeDir, spec.network).status();
   const download = status.state === 'partial' ? 'Resume Download' : 'Download';
   const keep = 'Keep the Background This Time';

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -11,8 +11,8 @@ import { decodeImage } from '../../src/pipeline/image/decode.js';
 import { generateFromImage, type GenerateRequest } from '../../src/pipeline/run.js';
 import { loadModel, type LoadedModel } from '../../src/pipeline/network/session.js';
 import { writeStandinModels } from '../../src/pipeline/network/standinModel.js';
-import { prepareSegmentationModel, segmentationManifest, segmentationModelReady } from '../../src/pipeline/network/segmentationSource.js';
-import { ModelStore } from '../../src/pipeline/network/store/modelStore.js';
+import { prepareSegmentationModel, segmentationManifest } from '../../src/pipeline/network/segmentationSource.js';
+import { ModelStore, storeFor } from '../../src/pipeline/network/store/modelStore.js';
 import type { DownloadableManifestModel } from '../../src/pipeline/network/store/manifest.js';
 import { writeTestSegmenter } from '../fixtures/segmentationNetwork.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
@@ -190,7 +190,7 @@ test('a network that is not downloaded stops with background-model-missing when 
   const dir = path.join(work, 'run-missing');
   const photo = await writePng(discOnBackdrop(64, 64, 20), path.join(dir, 'missing.png'));
   const spec = { kind: 'managed' as const, storeDir: path.join(work, 'store-empty'), network: 'u2netp' as const, allowDownload: false };
-  assert.equal(await segmentationModelReady(spec), false);
+  assert.equal((await storeFor(spec.storeDir, spec.network).status()).state, 'missing');
   await rejectsWith(generateFromImage(generate(photo, { background: { mode: 'auto', model: spec } }), { model }), 'background-model-missing', /u2netp/);
   assert.deepEqual(readdirSync(dir), ['missing.png']);
   // An image with its own transparency needs no network: the same request goes through.
@@ -210,7 +210,7 @@ test('every network in the manifest is pinned by the publisher MD5 and a file th
   }
   const server = await TestFileServer.start();
   try {
-    const bytes = Buffer.from(new Uint8Array(await import('node:fs').then((fs) => fs.promises.readFile(u2netLike))));
+    const bytes = readFileSync(u2netLike);
     server.serve('/u2netp.onnx', bytes);
     const storeDir = path.join(work, 'store-mirror');
     // A mirror serving another file than rembg's is refused by the pinned MD5, and nothing is kept.
@@ -224,14 +224,15 @@ test('every network in the manifest is pinned by the publisher MD5 and a file th
     await rejectsWith(prepareSegmentationModel(spec), 'checksum-mismatch', /u2netp\.onnx/);
     assert.equal(existsSync(path.join(storeDir, 'u2netp', 'u2netp.onnx')), false);
     // The same store takes a file whose MD5 matches its pin, records its SHA-256 and serves it.
+    const published = segmentationManifest('u2netp');
     const entry: DownloadableManifestModel = {
-      ...segmentationManifest('u2netp'),
-      files: [{ ...segmentationManifest('u2netp').files[0]!, md5: createHash('md5').update(bytes).digest('hex') }],
+      ...published,
+      files: [{ ...published.files[0]!, md5: createHash('md5').update(bytes).digest('hex') }],
     };
     const store = new ModelStore(storeDir, 'u2netp');
     const record = await store.ensureDownloaded(entry, { urlOverrides: spec.urlOverrides });
     assert.equal(record.files[0]!.sha256, createHash('sha256').update(bytes).digest('hex'));
-    assert.equal(await segmentationModelReady(spec), true);
+    assert.equal((await storeFor(storeDir, 'u2netp').status()).state, 'complete-unverified');
     assert.equal(await prepareSegmentationModel({ ...spec, allowDownload: false }), path.join(storeDir, 'u2netp', 'u2netp.onnx'));
   } finally {
     await server.close();

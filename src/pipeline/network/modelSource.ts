@@ -11,8 +11,8 @@ import { UserError } from '../errors.js';
 import { throwIfAborted, type ProgressSink } from '../progress.js';
 import { openCheckpoint, sha256File } from './checkpoint/torchCheckpoint.js';
 import { parseManifest, downloadableModel } from './store/manifest.js';
-import { ModelStore, type StoreProgress } from './store/modelStore.js';
-import { formatBytes, formatDownloadProgress, downloadFraction } from './store/progressFormat.js';
+import { storeFor, storeProgress } from './store/modelStore.js';
+import { formatBytes } from './store/progressFormat.js';
 import { BUILDER_VERSION, MANIFEST_FILE, convertCheckpoint, type Precision } from './triposr/convert.js';
 import { probe, providerList } from './providers.js';
 
@@ -68,15 +68,6 @@ export async function resolvePrecision(setting: PrecisionSetting, executionProvi
   return 'fp32';
 }
 
-/** One store per folder and model for the process's life: it remembers which files it has already hashed. */
-const stores = new Map<string, ModelStore>();
-
-export function storeFor(storeDir: string, modelId: string): ModelStore {
-  const key = JSON.stringify([path.resolve(storeDir), modelId]);
-  const store = stores.get(key) ?? new ModelStore(storeDir, modelId);
-  stores.set(key, store);
-  return store;
-}
 
 async function prepareManaged(spec: Extract<ModelSpec, { kind: 'managed' }>, options: PrepareOptions): Promise<string> {
   const store = storeFor(spec.storeDir, TRIPOSR_ID);
@@ -215,12 +206,4 @@ async function writable(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function storeProgress(p: StoreProgress): { stage: 'download' | 'model'; fraction: number; message: string } {
-  const fraction = downloadFraction(p.received, p.total) ?? 0;
-  if (p.phase === 'hash') {
-    return { stage: 'model', fraction, message: `Verifying ${p.file} (${formatBytes(p.received)}${p.total ? ` of ${formatBytes(p.total)}` : ''})` };
-  }
-  return { stage: 'download', fraction, message: `Downloading ${p.file}: ${formatDownloadProgress(p.received, p.total, p.bytesPerSecond)}` };
 }

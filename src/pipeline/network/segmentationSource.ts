@@ -9,7 +9,7 @@ import type { ProgressSink } from '../progress.js';
 import type { SegmentationNetwork } from '../image/segmentation.js';
 import { downloadableModel, parseManifest, type DownloadableManifestModel } from './store/manifest.js';
 import { formatBytes } from './store/progressFormat.js';
-import { storeFor, storeProgress } from './modelSource.js';
+import { storeFor, storeProgress } from './store/modelStore.js';
 
 export type SegmentationModelSpec =
   /** An ONNX file of the named network's family, used as it is. */
@@ -37,13 +37,6 @@ export function segmentationManifest(network: SegmentationNetwork): Downloadable
     throw new Error(`models/manifest.json: ${network} must be a segmentation model with one file.`);
   }
   return model;
-}
-
-/** Whether the network is here, so a front end can ask before a download rather than fail after. */
-export async function segmentationModelReady(spec: SegmentationModelSpec): Promise<boolean> {
-  if (spec.kind === 'file') return true;
-  const state = (await storeFor(spec.storeDir, spec.network).status()).state;
-  return state === 'verified' || state === 'complete-unverified';
 }
 
 /** The ONNX file to load for `spec`, downloading it first when allowed. */

@@ -9,6 +9,7 @@ import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles } from './download
 import { hashFilePrefix } from './fileHash.js';
 import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
 import { ProgressThrottle } from './rateMeter.js';
+import { downloadFraction, formatBytes, formatDownloadProgress } from './progressFormat.js';
 
 /**
  * The downloaded copy of a model (TripoSR, or a background-removal network): `<root>/<id>/` holding its files, `files.json` (size and SHA-256 of
@@ -426,4 +427,23 @@ async function statFile(file: string, anyKind = false): Promise<Stats | undefine
     if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return undefined;
     throw err;
   }
+}
+
+/** One store per folder and model for the process's life: it remembers which files it has already hashed. */
+const stores = new Map<string, ModelStore>();
+
+export function storeFor(storeDir: string, modelId: string): ModelStore {
+  const key = JSON.stringify([path.resolve(storeDir), modelId]);
+  const store = stores.get(key) ?? new ModelStore(storeDir, modelId);
+  stores.set(key, store);
+  return store;
+}
+
+/** A store event as a pipeline progress line: downloading, or verifying what is on disk. */
+export function storeProgress(p: StoreProgress): { stage: 'download' | 'model'; fraction: number; message: string } {
+  const fraction = downloadFraction(p.received, p.total) ?? 0;
+  if (p.phase === 'hash') {
+    return { stage: 'model', fraction, message: `Verifying ${p.file} (${formatBytes(p.received)}${p.total ? ` of ${formatBytes(p.total)}` : ''})` };
+  }
+  return { stage: 'download', fraction, message: `Downloading ${p.file}: ${formatDownloadProgress(p.received, p.total, p.bytesPerSecond)}` };
 }
