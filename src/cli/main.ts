@@ -20,9 +20,8 @@ import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import { UserError } from '../pipeline/errors.js';
 import { CancelledError, type Progress } from '../pipeline/progress.js';
 import { ProgressBar } from './progressBar.js';
-import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
+import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
 import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
-import { FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE } from '../pipeline/image/frame.js';
 import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
 import { INPUT_IMAGE_SUFFIXES } from '../pipeline/writers/outputs.js';
 

@@ -3,9 +3,8 @@ import type { OutputFormat } from '../pipeline/writers/outputs.js';
 import { DEFAULT_OUTPUT_FORMATS, DXF_ENTITY_KINDS, OUTPUT_FORMATS, type DxfEntityKind } from '../pipeline/writers/outputs.js';
 import type { PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { LENGTH_UNITS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
-import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
+import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
 import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
-import { FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE } from '../pipeline/image/frame.js';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings {

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { decodeImage, probeImage } from './image/decode.js';
-import { FOREGROUND_RATIO, networkInput, networkInputPreview, NETWORK_IMAGE_SIZE } from './image/frame.js';
+import { networkInput, networkInputPreview, NETWORK_IMAGE_SIZE } from './image/frame.js';
 import { isolateObject, loadSegmenter, needsBackgroundRemoval, type IsolatedObject, type Segmenter } from './image/background.js';
-import type { BackgroundMode } from './image/backgroundOptions.js';
+import { FOREGROUND_RATIO, type BackgroundMode } from './image/backgroundOptions.js';
 import type { SegmentationNetwork } from './image/segmentation.js';
 import { prepareSegmentationModel, type SegmentationModelSpec } from './network/segmentationSource.js';
 import type { LoadedModel } from './network/session.js';

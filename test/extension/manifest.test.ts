@@ -83,7 +83,7 @@ test('the background settings are declared, described, and take their choices an
   // One source of truth: the enums and defaults the pipeline uses are the ones the manifest declares.
   const { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK } = await import('../../src/pipeline/image/backgroundOptions.js');
   const { SEGMENTATION_NETWORKS } = await import('../../src/pipeline/image/segmentation.js');
-  const { FOREGROUND_RATIO } = await import('../../src/pipeline/image/frame.js');
+  const { FOREGROUND_RATIO } = await import('../../src/pipeline/image/backgroundOptions.js');
   type Declared = { markdownDescription?: string; description?: string; default?: unknown; enum?: unknown[]; enumDescriptions?: string[]; type?: string };
   const props = manifest.contributes.configuration.properties as Record<string, Declared>;
   const expected: Record<string, { type: string; default: unknown; enum?: readonly unknown[] }> = {

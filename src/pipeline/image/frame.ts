@@ -15,16 +15,10 @@ import type { DecodedImage } from './decode.js';
 import { UserError } from '../errors.js';
 import { IMAGE_SIZE } from '../network/contract.js';
 import { resizeBilinearAntialias, type PaddedRows } from './torchResize.js';
+import { FOREGROUND_RATIO } from './backgroundOptions.js';
 
 /** TripoSR's input: 3 × 512 × 512 floats in [0, 1], channel-major. */
 export const NETWORK_IMAGE_SIZE = IMAGE_SIZE;
-/** Share of the square frame the object's longer side fills (TripoSR's default foreground ratio). */
-export const FOREGROUND_RATIO = 0.85;
-/**
- * The ratios the front ends offer: TripoSR's own app offers 0.5 to 1. The library takes any ratio in
- * (0, 1] that keeps the canvas within bounds.
- */
-export const FOREGROUND_RATIO_RANGE = Object.freeze({ min: 0.5, max: 1 } as const);
 /**
  * The largest padded canvas accepted. TripoSR would allocate it whole; here its cost is a few rows, but
  * the time still grows with its side, and a ratio small enough to reach this leaves the object a few
