@@ -6,21 +6,25 @@
  */
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import { generateFromImage, preflight, type GenerateRequest } from '../pipeline/run.js';
-import { loadModel } from '../pipeline/network/session.js';
-import { prepareModel, type ModelSpec, type PrecisionSetting } from '../pipeline/network/modelSource.js';
+import type { GenerateRequest } from '../pipeline/run.js';
+import { runGeneration } from '../pipeline/generate.js';
+import { OpenModels } from '../pipeline/network/openModels.js';
+import type { ModelSpec, PrecisionSetting } from '../pipeline/network/modelSource.js';
 import { defaultCliCacheDir } from '../pipeline/network/store/modelStore.js';
 import { describeCudaInstallProgress, installCudaProvider, notApplicableReason } from '../pipeline/network/cudaProvider/install.js';
 import { convertMeshFile, type ConvertRequest } from '../pipeline/convert.js';
 import { LENGTH_UNITS, meshFormatOfPath, MESH_FILE_EXTENSIONS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
-import { DEFAULT_MESH_PROCESSING } from '../pipeline/mesh/process.js';
-import { DEFAULT_OUTPUT_FORMATS, DXF_ENTITY_KINDS, OUTPUT_FORMATS, parseOutputFormats, type DxfEntityKind } from '../pipeline/writers/outputs.js';
+import { CONVERT_DEFAULTS, GENERATE_DEFAULTS, GENERATE_LIMITS, PRECISION_SETTINGS, parseExecutionProviders, type NumberLimits, type NumericGenerateOption } from '../pipeline/generateOptions.js';
+import { DXF_ENTITY_KINDS, parseOutputFormats, type DxfEntityKind } from '../pipeline/writers/outputs.js';
+import { OUTPUT_FORMAT_IDS } from '../pipeline/writers/outputFormats.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
-import { UserError } from '../pipeline/errors.js';
-import { CancelledError, type Progress } from '../pipeline/progress.js';
+import { hintText } from '../pipeline/hint.js';
+import { toFailure, type JobFailure } from '../pipeline/failure.js';
+import type { Progress } from '../pipeline/progress.js';
+import { CLI_HINT_WORDS } from './hintWords.js';
 import { ProgressBar } from './progressBar.js';
-import { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK, FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
+import { BACKGROUND_MODES, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
 import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
 import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
 import { INPUT_IMAGE_SUFFIXES } from '../pipeline/writers/outputs.js';
@@ -33,9 +37,11 @@ file (${MESH_FILE_EXTENSIONS.map((e) => `.${e}`).join(' ')}) to the chosen forma
 
 Options:
   --out DIR              write the files into DIR instead of the source's folder
-  --formats LIST         comma-separated: ${OUTPUT_FORMATS.join(',')}
-                         (default: ${DEFAULT_OUTPUT_FORMATS.join(',')}, without the source's own format)
-  --dxf KIND             DXF entities: 3dface (R12, default), polyface (R12, compact) or mesh (R2010 MESH)
+  --formats LIST         comma-separated: ${OUTPUT_FORMAT_IDS.join(',')}
+                         (default: ${GENERATE_DEFAULTS.formats.join(',')} for an image, ${CONVERT_DEFAULTS.formats.join(',')} for a mesh file;
+                         never the source's own format)
+  --dxf KIND             DXF entities: 3dface (R12), polyface (R12, compact) or mesh (R2010 MESH)
+                         (default ${GENERATE_DEFAULTS.dxfEntity})
   --existing POLICY      when an output exists: fail (default), suffix, overwrite
 
 Image options:
@@ -47,24 +53,23 @@ Image options:
   --model-url NAME=URL   download a model file (config.yaml, model.ckpt, or a background network's
                          file such as u2net.onnx) from URL instead (a mirror); repeatable
   --background MODE      ${BACKGROUND_MODES.join(', ')}: remove the background with a segmentation network
-                         (auto, the default: unless the image has real transparency; remove: always;
-                         keep: never, the whole picture is the object)
-  --background-network N ${SEGMENTATION_NETWORKS.join(', ')} (default ${DEFAULT_SEGMENTATION_NETWORK});
+                         (auto: unless the image has real transparency; remove: always; keep: never,
+                         the whole picture is the object; default ${GENERATE_DEFAULTS.backgroundMode})
+  --background-network N ${SEGMENTATION_NETWORKS.join(', ')} (default ${GENERATE_DEFAULTS.backgroundNetwork});
                          downloaded once into the cache, like TripoSR
   --background-model FILE  use this ONNX file of the background network instead of downloading it
-  --foreground-ratio R   share of the square frame the object fills, ${FOREGROUND_RATIO_RANGE.min} to ${FOREGROUND_RATIO_RANGE.max}
-                         (default ${FOREGROUND_RATIO}, TripoSR's)
+  --foreground-ratio R   share of the square frame the object fills ${numberHelp('foregroundRatio', ", TripoSR's")}
   --save-input           also write <name>.${INPUT_IMAGE_SUFFIXES.input} (the ${'512²'} image the network took) and
                          <name>.${INPUT_IMAGE_SUFFIXES.mask} (the object's mask at the image's size)
-  --precision P          auto (default), fp32 or fp16 for the converted encoder
-  --resolution N         grid points per axis for the surface (default 256)
-  --threshold T          density at the surface (default 25)
+  --precision P          precision of the converted encoder: ${PRECISION_SETTINGS.join(', ')} (default ${GENERATE_DEFAULTS.precision})
+  --resolution N         grid points per axis for the surface ${numberHelp('resolution')}
+  --threshold T          density at the surface ${numberHelp('threshold')}
   --dense                query every grid point instead of refining near the surface only
-  --smooth N             Taubin smoothing passes (default 10; 0 = off)
-  --floaters F           drop pieces under this fraction of the largest's area (default 0.02)
-  --triangles N          simplify to about N triangles (default 100000; 0 = keep all)
-  --size MM              length of the longest side in millimetres (default 100)
-  --providers LIST       execution providers in order, e.g. cuda,cpu (default auto)
+  --smooth N             Taubin smoothing passes ${numberHelp('smoothingIterations', '; 0 = off')}
+  --floaters F           drop pieces under this fraction of the largest's area ${numberHelp('floaterFraction')}
+  --triangles N          simplify to about N triangles ${numberHelp('targetTriangles', '; 0 = keep all')}
+  --size MM              length of the longest side in millimetres ${numberHelp('longestSideMm')}
+  --providers LIST       execution providers in order, e.g. cuda,cpu (default ${GENERATE_DEFAULTS.executionProviders})
   --install-cuda         (no image) fetch ONNX Runtime's CUDA provider from NuGet for NVIDIA GPUs on
                          Linux, and say which CUDA/cuDNN libraries it still needs
 
@@ -136,15 +141,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     request = {
       imagePath: path.resolve(positionals[0]),
       outDir: values.out ? path.resolve(values.out) : undefined,
-      formats: values.formats ? parseOutputFormats(values.formats) : [...DEFAULT_OUTPUT_FORMATS],
-      dxfEntity: parseDxfEntity(values.dxf),
-      resolution: parseNumber('--resolution', values.resolution, 256, { integer: true, min: 8, max: 1024 }),
-      threshold: parseNumber('--threshold', values.threshold, 25, {}),
-      sampling: values.dense ? 'dense' : 'adaptive',
-      smoothingIterations: parseNumber('--smooth', values.smooth, DEFAULT_MESH_PROCESSING.smoothingIterations, { integer: true, min: 0, max: 200 }),
-      floaterFraction: parseNumber('--floaters', values.floaters, DEFAULT_MESH_PROCESSING.floaterFraction, { min: 0, max: 1 }),
-      targetTriangles: parseNumber('--triangles', values.triangles, DEFAULT_MESH_PROCESSING.targetTriangles, { integer: true, min: 0 }),
-      longestSideMm: parseNumber('--size', values.size, 100, { min: 1e-6 }),
+      formats: values.formats ? parseOutputFormats(values.formats) : [...GENERATE_DEFAULTS.formats],
+      dxfEntity: parseDxfEntity(values.dxf, GENERATE_DEFAULTS.dxfEntity),
+      resolution: parseNumber('--resolution', values.resolution, 'resolution'),
+      threshold: parseNumber('--threshold', values.threshold, 'threshold'),
+      sampling: values.dense ? 'dense' : GENERATE_DEFAULTS.sampling,
+      smoothingIterations: parseNumber('--smooth', values.smooth, 'smoothingIterations'),
+      floaterFraction: parseNumber('--floaters', values.floaters, 'floaterFraction'),
+      targetTriangles: parseNumber('--triangles', values.triangles, 'targetTriangles'),
+      longestSideMm: parseNumber('--size', values.size, 'longestSideMm'),
       existing: parseExisting(values.existing),
       background: {
         mode: parseBackgroundMode(values.background),
@@ -154,10 +159,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           urlOverrides: parseUrlOverrides(values['model-url'] ?? []),
         }),
       },
-      foregroundRatio: parseNumber('--foreground-ratio', values['foreground-ratio'], FOREGROUND_RATIO, FOREGROUND_RATIO_RANGE),
+      foregroundRatio: parseNumber('--foreground-ratio', values['foreground-ratio'], 'foregroundRatio'),
       saveInput: values['save-input'] === true,
     };
-    providers = parseProviderList(values.providers);
+    providers = parseExecutionProviders(values.providers ?? 'auto');
     precision = parsePrecision(values.precision);
     spec = modelSpec(values.model, {
       cacheDir: path.resolve(values.cache ?? defaultCliCacheDir()),
@@ -180,26 +185,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr);
+  const models = new OpenModels((line) => bar.log(line));
   try {
-    await preflight(request);
-    const modelDir = await prepareModel(spec, {
-      precision,
-      executionProviders: providers,
-      signal: abort.signal,
-      onProgress: (p) => bar.update(p),
-      log: (line) => bar.log(line),
-    });
-    bar.update({ stage: 'model', fraction: 0, message: 'Loading the model' });
-    const model = await loadModel(modelDir, { executionProviders: providers, log: (line) => bar.log(line) });
     if (builtIn) bar.log('Using the built-in stand-in model (a demonstration shape from the image, not a reconstruction).');
-    bar.log(`Running on ${model.provider}.`);
     const started = performance.now();
-    const result = await generateFromImage(request, {
-      model,
-      signal: abort.signal,
-      onProgress: (p: Progress) => bar.update(p),
-      log: (line) => bar.log(line),
-    });
+    const result = await runGeneration(
+      { request, model: { spec, precision, executionProviders: providers } },
+      { models, signal: abort.signal, onProgress: (p: Progress) => bar.update(p), log: (line) => bar.log(line) },
+    );
     bar.done();
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`);
     process.stderr.write(
@@ -220,13 +213,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         `${result.sampling.repair && result.sampling.repair.surprises > 0 ? `; ${result.sampling.repair.surprises.toLocaleString('en')} point(s) hidden between coarse samples were found and their neighbourhoods sampled in full (${result.sampling.repair.repairQueries.toLocaleString('en')} queries)` : ''}.\n`,
     );
     for (const file of result.files) process.stdout.write(`${file}\n`);
-    await model.dispose();
     return 0;
   } catch (err) {
     bar.done();
     return reportFailure(err);
   } finally {
     process.off('SIGINT', onSigint);
+    await models.dispose();
   }
 }
 
@@ -246,10 +239,10 @@ async function convertFromCli(meshPath: string, sourceFormat: string, values: Pa
     request = {
       meshPath,
       outDir: values.out ? path.resolve(values.out) : undefined,
-      formats: values.formats ? parseOutputFormats(values.formats) : DEFAULT_OUTPUT_FORMATS.filter((f) => f !== sourceFormat),
+      formats: values.formats ? parseOutputFormats(values.formats) : CONVERT_DEFAULTS.formats.filter((f) => f !== sourceFormat),
       up: parseUpAxis(values.up),
       units: parseUnits(values.units),
-      dxfEntity: parseDxfEntity(values.dxf),
+      dxfEntity: parseDxfEntity(values.dxf, CONVERT_DEFAULTS.dxfEntity),
       existing: parseExisting(values.existing),
     };
   } catch (err) {
@@ -287,20 +280,27 @@ function describeMetrics(m: MeshMetrics): string {
 
 /** Prints what went wrong and returns the exit code for it. */
 function reportFailure(err: unknown): number {
-  if (err instanceof CancelledError) {
-    process.stderr.write('Cancelled. Nothing was written.\n');
-    return 130;
+  const failure = toFailure(err);
+  switch (failure.kind) {
+    case 'cancelled':
+      process.stderr.write('Cancelled. Nothing was written.\n');
+      return 130;
+    case 'user':
+      process.stderr.write(userFailureText(failure));
+      return 1;
+    case 'bug':
+      process.stderr.write(`Unexpected failure (a bug; please report it): ${failure.stack ?? failure.message}\n`);
+      return 70;
   }
-  if (err instanceof UserError) {
-    process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
-    return 1;
-  }
-  process.stderr.write(`Unexpected failure (a bug; please report it): ${(err as Error).stack ?? String(err)}\n`);
-  return 70;
 }
 
-function parseDxfEntity(text: string | undefined): DxfEntityKind {
-  if (text === undefined) return '3dface';
+/** The message, then what to do about it with the CLI's flags. */
+function userFailureText(failure: Extract<JobFailure, { kind: 'user' }>): string {
+  return `Error: ${failure.message}\n${hintText(failure.hint, CLI_HINT_WORDS)}\n`;
+}
+
+function parseDxfEntity(text: string | undefined, fallback: DxfEntityKind): DxfEntityKind {
+  if (text === undefined) return fallback;
   if ((DXF_ENTITY_KINDS as readonly string[]).includes(text)) return text as DxfEntityKind;
   throw new Error(`--dxf takes ${DXF_ENTITY_KINDS.join(', ')}; got "${text}".`);
 }
@@ -317,13 +317,10 @@ function parseUnits(text: string | undefined): LengthUnit | undefined {
   throw new Error(`--units takes ${LENGTH_UNITS.join(', ')}; got "${text}".`);
 }
 
-function parseNumber(
-  flag: string,
-  text: string | undefined,
-  fallback: number,
-  limits: { integer?: boolean; min?: number; max?: number },
-): number {
-  if (text === undefined) return fallback;
+/** A numeric flag's value, GENERATE_DEFAULTS' when absent; outside GENERATE_LIMITS it is a usage error. */
+function parseNumber(flag: string, text: string | undefined, option: NumericGenerateOption): number {
+  if (text === undefined) return GENERATE_DEFAULTS[option];
+  const limits = GENERATE_LIMITS[option];
   const value = Number(text);
   const bad =
     !Number.isFinite(value) ||
@@ -337,6 +334,19 @@ function parseNumber(
     throw new Error(`${flag} takes ${limits.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}; got "${text}".`);
   }
   return value;
+}
+
+/** "(32 to 512, default 256)": a numeric option's range and default as the help shows them. */
+function numberHelp(option: NumericGenerateOption, note = ''): string {
+  const range = rangeText(GENERATE_LIMITS[option]);
+  return `(${range ? `${range}, ` : ''}default ${GENERATE_DEFAULTS[option]}${note})`;
+}
+
+function rangeText(limits: NumberLimits): string {
+  if (limits.min !== undefined && limits.max !== undefined) return `${limits.min} to ${limits.max}`;
+  if (limits.min !== undefined) return `≥ ${limits.min}`;
+  if (limits.max !== undefined) return `≤ ${limits.max}`;
+  return '';
 }
 
 function parseExisting(text: string | undefined): ExistingFilePolicy {
@@ -369,12 +379,13 @@ async function installCuda(cacheDir: string): Promise<number> {
     return 0;
   } catch (err) {
     bar.done();
-    if (err instanceof CancelledError) {
+    const failure = toFailure(err);
+    if (failure.kind === 'cancelled') {
       process.stderr.write('Cancelled; run again to resume the download.\n');
       return 130;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`Error: ${err.message}\n${err.hint}\n`);
+    if (failure.kind === 'user') {
+      process.stderr.write(userFailureText(failure));
       return 1;
     }
     throw err;
@@ -402,7 +413,7 @@ function modelSpec(
 }
 
 function parseBackgroundMode(text: string | undefined): BackgroundMode {
-  if (text === undefined) return DEFAULT_BACKGROUND_MODE;
+  if (text === undefined) return GENERATE_DEFAULTS.backgroundMode;
   if ((BACKGROUND_MODES as readonly string[]).includes(text)) return text as BackgroundMode;
   throw new Error(`--background takes ${BACKGROUND_MODES.join(', ')}; got "${text}".`);
 }
@@ -413,7 +424,7 @@ function backgroundModelSpec(
   file: string | undefined,
   managed: { cacheDir: string; allowDownload: boolean; urlOverrides: Record<string, string> },
 ): SegmentationModelSpec {
-  let chosen: SegmentationNetwork = DEFAULT_SEGMENTATION_NETWORK;
+  let chosen: SegmentationNetwork = GENERATE_DEFAULTS.backgroundNetwork;
   if (network !== undefined) {
     if (!(SEGMENTATION_NETWORKS as readonly string[]).includes(network)) {
       throw new Error(`--background-network takes ${SEGMENTATION_NETWORKS.join(', ')}; got "${network}".`);
@@ -437,14 +448,11 @@ function parseUrlOverrides(items: readonly string[]): Record<string, string> {
 }
 
 function parsePrecision(text: string | undefined): PrecisionSetting {
-  if (text === undefined || text === 'auto' || text === 'fp32' || text === 'fp16') return text ?? 'auto';
-  throw new Error(`--precision takes auto, fp32 or fp16; got "${text}".`);
+  if (text === undefined) return GENERATE_DEFAULTS.precision;
+  if ((PRECISION_SETTINGS as readonly string[]).includes(text)) return text as PrecisionSetting;
+  throw new Error(`--precision takes ${PRECISION_SETTINGS.join(', ')}; got "${text}".`);
 }
 
-function parseProviderList(text: string | undefined): readonly string[] | 'auto' {
-  const names = (text ?? 'auto').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  return names.length === 0 || names.includes('auto') ? 'auto' : names;
-}
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { Progress, Stage } from '../pipeline/progress.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
-import type { JobFailure } from '../worker/protocol.js';
-import type { PipelineClient } from './pipelineClient.js';
+import type { Failure, PipelineClient } from './pipelineClient.js';
+import { hintText } from '../pipeline/hint.js';
+import { EXTENSION_HINT_WORDS } from './hintWords.js';
 
 /** What the commands share: where the extension lives, its worker, its log. */
 export interface CommandContext {
@@ -30,6 +30,11 @@ const STAGE_RANK: Record<Stage, number> = {
 };
 const STAGES = Object.keys(STAGE_RANK) as Stage[];
 
+/** Weights for a job that runs only some stages: the others take none of the bar. */
+export function stageWeights(shares: Partial<Record<Stage, number>>): Record<Stage, number> {
+  return Object.fromEntries(STAGES.map((stage) => [stage, shares[stage] ?? 0])) as Record<Stage, number>;
+}
+
 /** Turns stage progress into the increments VS Code's progress bar takes (it only moves forward). */
 export function progressReporter(
   progress: vscode.Progress<{ message?: string; increment?: number }>,
@@ -53,26 +58,38 @@ export function enqueue<T>(job: () => Promise<T>): Promise<T> {
   return next;
 }
 
-/** Turns the existingFiles setting into a policy, asking when it says to and a file is in the way; undefined: the user backed out. */
-export async function existingPolicy(
-  setting: 'ask' | 'suffix' | 'overwrite',
-  planned: readonly string[],
-): Promise<ExistingFilePolicy | undefined> {
-  if (setting !== 'ask') return setting;
-  const present: string[] = [];
-  for (const file of planned) {
-    if (await fs.lstat(file).then(() => true, () => false)) present.push(path.basename(file));
-  }
-  if (present.length === 0) return 'fail';
+/**
+ * The policy a job starts with: "ask" starts as "fail", so the pipeline process stops before any work
+ * when a file is in the way and names every one (details.existingFiles); askAboutExistingFiles then
+ * puts the question and the job is sent again with the answer.
+ */
+export function initialPolicy(setting: ExistingFilesSetting): ExistingFilePolicy {
+  return setting === 'ask' ? 'fail' : setting;
+}
+
+export type ExistingFilesSetting = 'ask' | 'suffix' | 'overwrite';
+
+/**
+ * When a job failed because outputs exist and the setting says to ask: Replace or Keep Both, as a
+ * policy for the job's second try. Undefined: the failure is another one, or the user backed out.
+ */
+export async function askAboutExistingFiles(
+  setting: ExistingFilesSetting,
+  failure: Failure,
+): Promise<{ readonly policy: ExistingFilePolicy } | { readonly backedOut: true } | undefined> {
+  if (setting !== 'ask' || failure.kind !== 'user' || failure.code !== 'output-exists') return undefined;
+  const present = (failure.details.existingFiles ?? []).map((file) => path.basename(file));
   const replace = 'Replace';
   const keep = 'Keep Both';
   const answer = await vscode.window.showWarningMessage(
-    `${present.join(', ')} already ${present.length === 1 ? 'exists' : 'exist'}.`,
+    present.length > 0 ? `${present.join(', ')} already ${present.length === 1 ? 'exists' : 'exist'}.` : failure.message,
     { modal: true, detail: 'Replace the existing files, or keep them and write numbered copies beside them?' },
     replace,
     keep,
   );
-  return answer === replace ? 'overwrite' : answer === keep ? 'suffix' : undefined;
+  if (answer === replace) return { policy: 'overwrite' };
+  if (answer === keep) return { policy: 'suffix' };
+  return { backedOut: true };
 }
 
 export function announce(files: readonly string[]): void {
@@ -85,15 +102,15 @@ export function announce(files: readonly string[]): void {
 }
 
 /** Says what went wrong in words the user can act on; a cancel is not an error. */
-export function reportFailure(ctx: CommandContext, failure: JobFailure, subject: string, chooseFolder?: () => Promise<void>): void {
+export function reportFailure(ctx: CommandContext, failure: Failure, subject: string, chooseFolder?: () => Promise<void>): void {
   switch (failure.kind) {
     case 'cancelled':
       ctx.log.info(`Cancelled ${subject}; nothing was written.`);
       void vscode.window.showInformationMessage(`Cancelled ${subject}. Nothing was written.`);
       return;
     case 'user': {
-      ctx.log.warn(`${failure.message} ${failure.hint}`);
-      const text = `${failure.message} ${failure.hint}`;
+      const text = `${failure.message} ${hintText(failure.hint, EXTENSION_HINT_WORDS)}`;
+      ctx.log.warn(text);
       if (failure.code === 'output-not-writable' && chooseFolder) {
         const choose = 'Choose Folder…';
         void vscode.window.showErrorMessage(text, choose).then((answer) => (answer === choose ? chooseFolder() : undefined));
@@ -105,6 +122,19 @@ export function reportFailure(ctx: CommandContext, failure: JobFailure, subject:
       } else {
         void vscode.window.showErrorMessage(text);
       }
+      return;
+    }
+    case 'crashed': {
+      const how = failure.signal ? `it was killed (${failure.signal})` : `it exited with code ${failure.exitCode}`;
+      // SIGKILL that we did not send is most often the system's out-of-memory killer.
+      const memory = failure.signal === 'SIGKILL' ? ' The system may have run out of memory: a lower imageTo3d.resolution needs less.' : '';
+      ctx.log.error(`The pipeline process stopped while working on ${subject}: ${how}.${failure.lastOutput.length > 0 ? `\n${failure.lastOutput.join('\n')}` : ''}`);
+      void vscode.window
+        .showErrorMessage(
+          `Image to 3D stopped unexpectedly while working on ${subject} (${how}). Nothing was written; the next run starts it again.${memory}`,
+          'Show Log',
+        )
+        .then((choice) => choice && ctx.log.show());
       return;
     }
     case 'bug':

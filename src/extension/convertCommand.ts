@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { ConvertRequest } from '../pipeline/convert.js';
-import type { Stage } from '../pipeline/progress.js';
 import { MESH_FILE_EXTENSIONS, meshFormatOfPath } from '../pipeline/readers/formats.js';
-import { formatsOtherThanSource, OUTPUT_FORMATS, plannedOutputPaths, type OutputFormat } from '../pipeline/writers/outputs.js';
+import { OUTPUT_FORMAT_IDS, OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputFormats.js';
 import type { ConvertJobResult } from '../worker/protocol.js';
-import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
+import { announce, askAboutExistingFiles, enqueue, initialPolicy, pickWorkspaceFile, progressReporter, reportFailure, stageWeights } from './commandSupport.js';
+import type { CommandContext } from './commandSupport.js';
 import { readSettings } from './settings.js';
 import { PreviewPanel } from './previewPanel.js';
 import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
@@ -22,28 +22,7 @@ export interface ConvertCommandOptions {
 }
 
 /** Reading dominates small files, writing STEP large ones. */
-const CONVERT_WEIGHTS: Record<Stage, number> = {
-  download: 0,
-  model: 0,
-  convert: 0,
-  image: 0,
-  background: 0,
-  encode: 0,
-  surface: 0,
-  read: 0.3,
-  mesh: 0,
-  colour: 0,
-  write: 0.7,
-};
-
-const FORMAT_LABELS: Readonly<Record<OutputFormat, string>> = {
-  step: 'STEP — solid for FreeCAD, SolidWorks, Fusion, any solid modeller',
-  dxf: 'DXF — AutoCAD, LibreCAD, FreeCAD',
-  glb: 'GLB — game engines, Blender, glTF viewers',
-  obj: 'OBJ — with vertex colours',
-  stl: 'STL — 3D-printing slicers',
-  ply: 'PLY — MeshLab, CloudCompare',
-};
+const CONVERT_WEIGHTS = stageWeights({ read: 0.3, write: 0.7 });
 
 /** Entry for the command: from the Explorer (clicked and selected resources) or the palette (none). */
 export async function convertMeshCommand(
@@ -87,9 +66,9 @@ function pickMesh(): Promise<vscode.Uri[] | undefined> {
 /** Every format but the source's own, those in imageTo3d.conversionFormats ticked. */
 async function pickFormats(meshPath: string, sourceFormat: string): Promise<OutputFormat[] | undefined> {
   const preferred = readSettings(vscode.Uri.file(meshPath)).conversionFormats;
-  const items = OUTPUT_FORMATS.filter((f) => f !== sourceFormat).map((format) => ({
+  const items = OUTPUT_FORMAT_IDS.filter((f) => f !== sourceFormat).map((format) => ({
     label: format.toUpperCase(),
-    description: FORMAT_LABELS[format],
+    description: OUTPUT_FORMATS[format].label,
     picked: preferred.includes(format),
     format,
   }));
@@ -108,39 +87,45 @@ async function convertOne(
   outDir: string | undefined,
 ): Promise<ConvertCommandResult | undefined> {
   const settings = readSettings(vscode.Uri.file(meshPath));
-  // The source itself is never an output; asking whether to replace it would mislead.
-  const written = formatsOtherThanSource(meshPath, formats, outDir).formats;
-  const existing = await existingPolicy(settings.existingFiles, plannedOutputPaths(meshPath, written, outDir));
-  if (!existing) return undefined;
-  const request: ConvertRequest = {
+  let request: ConvertRequest = {
     meshPath,
     outDir,
     formats,
     up: settings.meshUpAxis,
     units: settings.meshUnits,
     dxfEntity: settings.dxfEntity,
-    existing,
+    existing: initialPolicy(settings.existingFiles),
   };
   const name = path.basename(meshPath);
   ctx.log.info(`Converting ${meshPath} to ${formats.join(', ')}.`);
-  const started = Date.now();
-  const outcome = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Image to 3D: converting ${name}`, cancellable: true },
-    (progress, token) =>
-      ctx.client().convert(request, progressReporter(progress, CONVERT_WEIGHTS), {
-        onCancel: (listener) => token.onCancellationRequested(listener),
-      }),
-  );
-  if (!outcome.ok) {
+  for (;;) {
+    const started = Date.now();
+    const outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Image to 3D: converting ${name}`, cancellable: true },
+      (progress, token) =>
+        ctx.client().convert(request, progressReporter(progress, CONVERT_WEIGHTS), {
+          onCancel: (listener) => token.onCancellationRequested(listener),
+        }),
+    );
+    if (outcome.ok) return showResult(ctx, name, outcome.result, (Date.now() - started) / 1000);
+    // The process stops before reading when a file is in the way; ask, and convert again with the answer.
+    const existing = await askAboutExistingFiles(settings.existingFiles, outcome.failure);
+    if (existing && 'backedOut' in existing) return undefined;
+    if (existing) {
+      request = { ...request, existing: existing.policy };
+      continue;
+    }
     reportFailure(ctx, outcome.failure, name, () => offerOtherFolder(ctx, meshPath, formats));
     return undefined;
   }
-  const result = outcome.result;
+}
+
+function showResult(ctx: CommandContext, name: string, result: ConvertJobResult, seconds: number): ConvertCommandResult {
   ctx.log.info(
     `Wrote ${result.files.join(', ')} (${result.metrics.faces} faces; ` +
       `${Object.entries(result.timingsMs).map(([stage, ms]) => `${stage} ${Math.round(ms ?? 0)} ms`).join(', ')}). ${result.notes.join('. ')}`,
   );
-  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, (Date.now() - started) / 1000), (line) => ctx.log.info(line));
+  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, seconds), (line) => ctx.log.info(line));
   announce(result.files);
   return {
     files: result.files,

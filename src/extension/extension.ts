@@ -5,14 +5,14 @@ import { downloadModelCommand, generateCommand } from './generateCommand.js';
 import { PreviewPanel } from './previewPanel.js';
 import { installCudaCommand } from './cudaCommand.js';
 import { convertMeshCommand, type ConvertCommandOptions } from './convertCommand.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/writers/outputs.js';
+import { isOutputFormat } from '../pipeline/writers/outputFormats.js';
 
 let client: PipelineClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Image to 3D', { log: true });
   context.subscriptions.push(log);
-  // The worker (and with it onnxruntime and sharp) starts on the first job, so activation stays instant.
+  // The pipeline process (and with it onnxruntime and sharp) starts on the first job, so activation stays instant.
   const getClient = (): PipelineClient =>
     (client ??= new PipelineClient(workerScriptPath(path.join(context.extensionPath, 'dist')), (line) => log.info(line)));
   const ctx = { extensionUri: context.extensionUri, globalStoragePath: context.globalStorageUri.fsPath, client: getClient, log };
@@ -31,6 +31,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('imageTo3d.downloadModel', () => downloadModelCommand(ctx)),
     vscode.commands.registerCommand('imageTo3d.installCudaProvider', () => installCudaCommand(ctx)),
     vscode.commands.registerCommand('imageTo3d._previewState', () => PreviewPanel.latestState()),
+    // For the end-to-end tests: the pipeline process's id and history, without starting it.
+    vscode.commands.registerCommand('imageTo3d._engineState', () => client?.state() ?? { starts: 0, crashes: 0, runningJobs: 0 }),
     { dispose: () => void client?.dispose() },
   );
 }
@@ -38,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
 /** Options other callers may pass as the third argument; anything malformed is ignored. */
 function convertOptions(value: unknown): ConvertCommandOptions {
   if (typeof value !== 'object' || value === null || !('formats' in value) || !Array.isArray(value.formats)) return {};
-  const formats = value.formats.filter((f): f is OutputFormat => (OUTPUT_FORMATS as readonly string[]).includes(f));
+  const formats = value.formats.filter(isOutputFormat);
   return formats.length > 0 ? { formats } : {};
 }
 

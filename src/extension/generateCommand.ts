@@ -1,18 +1,27 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { GenerateRequest } from '../pipeline/run.js';
+import type { ModelRequest } from '../pipeline/generate.js';
 import type { Stage } from '../pipeline/progress.js';
-import { plannedRunPaths } from '../pipeline/writers/outputs.js';
 import type { SegmentationNetwork } from '../pipeline/image/segmentation.js';
-import { segmentationManifest, type SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
+import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
+import { segmentationManifest } from '../pipeline/network/segmentationManifest.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/image/imageFormats.js';
-import type { JobResult, ModelChoice } from '../worker/protocol.js';
-import { announce, enqueue, existingPolicy, pickWorkspaceFile, progressReporter, reportFailure, type CommandContext } from './commandSupport.js';
+import type { GenerateJobResult } from '../worker/protocol.js';
+import {
+  announce,
+  askAboutExistingFiles,
+  enqueue,
+  initialPolicy,
+  pickWorkspaceFile,
+  progressReporter,
+  reportFailure,
+  stageWeights,
+  type CommandContext,
+} from './commandSupport.js';
 import { readSettings, type Settings } from './settings.js';
-import { resolveModel, standinDir, type ModelLocation, type StoragePaths } from './modelLocation.js';
-import { ModelStore } from '../pipeline/network/store/modelStore.js';
-import type { ModelRequest } from '../worker/protocol.js';
-import type { JobOutcome, Outcome } from './pipelineClient.js';
+import { resolveModel, standinDir, type StoragePaths } from './modelLocation.js';
+import type { Failure, Outcome } from './pipelineClient.js';
 import { PreviewPanel } from './previewPanel.js';
 import { previewMetrics, type PreviewInfo } from '../shared/protocol.js';
 
@@ -43,20 +52,13 @@ const STAGE_WEIGHTS: Record<Stage, number> = {
 };
 /** A run that first downloads the background network: the download takes most of the bar. */
 const BACKGROUND_DOWNLOAD_WEIGHTS = withShare(STAGE_WEIGHTS, 'background', 0.6);
+/** A run that first downloads TripoSR (1.7 GB) and converts it: those take most of the bar. */
+const MODEL_DOWNLOAD_WEIGHTS = withShare(withShare(STAGE_WEIGHTS, 'convert', 0.1), 'download', 0.7);
+/** A run on the user's own checkpoint: its first use converts it (minutes); later runs pass through. */
+const CHECKPOINT_WEIGHTS = withShare(STAGE_WEIGHTS, 'convert', 0.3);
 /** Getting a model ready: downloading dominates, then the one-off conversion. */
-const PREPARE_WEIGHTS: Record<Stage, number> = {
-  download: 0.8,
-  model: 0.05,
-  convert: 0.15,
-  image: 0,
-  background: 0,
-  encode: 0,
-  surface: 0,
-  read: 0,
-  mesh: 0,
-  colour: 0,
-  write: 0,
-};
+const PREPARE_WEIGHTS = stageWeights({ download: 0.8, model: 0.05, convert: 0.15 });
+
 function storagePaths(ctx: CommandContext): StoragePaths {
   return { extensionPath: ctx.extensionUri.fsPath, globalStoragePath: ctx.globalStoragePath };
 }
@@ -106,13 +108,8 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     void vscode.window.showErrorMessage('No output formats are selected. Choose at least one in the setting imageTo3d.outputFormats.');
     return undefined;
   }
-  const location = await modelToUse(ctx, settings);
-  if (!location) return undefined;
-  const existing = await existingPolicy(
-    settings.existingFiles,
-    plannedRunPaths(imagePath, settings.outputFormats, outDir, settings.saveNetworkInput),
-  );
-  if (!existing) return undefined;
+  const name = path.basename(imagePath);
+  let location = resolveModel(settings, storagePaths(ctx));
   let request: GenerateRequest = {
     imagePath,
     outDir,
@@ -128,52 +125,87 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     background: { mode: settings.background, model: backgroundModel(ctx, settings) },
     foregroundRatio: settings.foregroundRatio,
     saveInput: settings.saveNetworkInput,
-    existing,
+    existing: initialPolicy(settings.existingFiles),
   };
-  const modelDir = await prepareWithProgress(ctx, location.request, path.basename(imagePath), request);
-  if (!modelDir) return undefined;
-  const name = path.basename(imagePath);
-  ctx.log.info(`Generating from ${imagePath} with the model in ${modelDir}${location.builtIn ? ' (built-in stand-in)' : ''}.`);
-  let started = Date.now();
-  const model: ModelChoice = { dir: modelDir, executionProviders: settings.executionProviders };
-  let outcome = await runWithProgress(ctx, request, model, name, STAGE_WEIGHTS);
 
-  // The background network is fetched only after asking, and only once the run found it needs it (an
-  // image with its own transparency does not).
-  const background = request.background;
-  if (!outcome.ok && outcome.failure.kind === 'user' && outcome.failure.code === 'background-model-missing' && background?.model.kind === 'managed') {
-    const answer = await askForBackgroundNetwork(background.model);
-    if (!answer) {
-      ctx.log.info(`Did not generate from ${imagePath}: the ${background.model.network} background network was not downloaded.`);
-      return undefined;
+  // One job does everything; it stops early on what only the user can decide (a file in the way, a
+  // download), and goes again with the answer. Each question can come up once: its answer removes it.
+  for (;;) {
+    ctx.log.info(`Generating from ${imagePath} (${describeModel(location.request)}${location.builtIn ? ', built-in stand-in' : ''}).`);
+    const started = Date.now();
+    const outcome = await runWithProgress(ctx, request, location.request, name, weightsFor(request, location.request));
+    if (outcome.ok) return showResult(ctx, name, outcome.result, location.builtIn, (Date.now() - started) / 1000);
+    const failure = outcome.failure;
+
+    const existing = await askAboutExistingFiles(settings.existingFiles, failure);
+    if (existing) {
+      if ('backedOut' in existing) return undefined;
+      request = { ...request, existing: existing.policy };
+      continue;
     }
-    request =
-      answer === 'download'
-        ? { ...request, background: { ...background, model: { ...background.model, allowDownload: true } } }
-        : { ...request, background: { ...background, mode: 'keep' } };
-    ctx.log.info(answer === 'download' ? `Downloading the ${background.model.network} background network.` : `Keeping the background of ${name} for this run.`);
-    started = Date.now(); // the time the question stood open is not the run's
-    outcome = await runWithProgress(ctx, request, model, name, answer === 'download' ? BACKGROUND_DOWNLOAD_WEIGHTS : STAGE_WEIGHTS);
-  }
-
-  if (!outcome.ok) {
-    reportFailure(ctx, outcome.failure, name, () => offerOtherFolder(ctx, imagePath));
+    const spec = location.request.spec;
+    if (isMissing(failure, 'model-missing') && spec.kind === 'managed' && !spec.allowDownload) {
+      const answer = await askForTriposr();
+      if (!answer) {
+        ctx.log.info(`Did not generate from ${imagePath}: TripoSR was not downloaded.`);
+        return undefined;
+      }
+      location =
+        answer === 'download'
+          ? { ...location, request: { ...location.request, spec: { ...spec, allowDownload: true } } }
+          : { request: { ...location.request, spec: { kind: 'onnx', dir: standinDir(ctx.extensionUri.fsPath) } }, builtIn: true };
+      continue;
+    }
+    const background = request.background;
+    if (isMissing(failure, 'background-model-missing') && background?.model.kind === 'managed' && !background.model.allowDownload) {
+      const answer = await askForBackgroundNetwork(background.model);
+      if (!answer) {
+        ctx.log.info(`Did not generate from ${imagePath}: the ${background.model.network} background network was not downloaded.`);
+        return undefined;
+      }
+      request =
+        answer === 'download'
+          ? { ...request, background: { ...background, model: { ...background.model, allowDownload: true } } }
+          : { ...request, background: { ...background, mode: 'keep' } };
+      ctx.log.info(answer === 'download' ? `Downloading the ${background.model.network} background network.` : `Keeping the background of ${name} for this run.`);
+      continue;
+    }
+    reportFailure(ctx, failure, name, () => offerOtherFolder(ctx, imagePath));
     return undefined;
   }
+}
 
-  const result = outcome.result;
+function isMissing(failure: Failure, code: 'model-missing' | 'background-model-missing'): boolean {
+  return failure.kind === 'user' && failure.code === code;
+}
+
+function describeModel(model: ModelRequest): string {
+  switch (model.spec.kind) {
+    case 'onnx':
+      return `the ONNX pair in ${model.spec.dir}`;
+    case 'checkpoint':
+      return `the checkpoint ${model.spec.checkpointPath}`;
+    case 'managed':
+      return `TripoSR from ${model.spec.storeDir}`;
+  }
+}
+
+/** Where the bar's length goes: to the downloads and conversions this run will do, when it does them. */
+function weightsFor(request: GenerateRequest, model: ModelRequest): Record<Stage, number> {
+  if (model.spec.kind === 'managed' && model.spec.allowDownload) return MODEL_DOWNLOAD_WEIGHTS;
+  if (model.spec.kind === 'checkpoint') return CHECKPOINT_WEIGHTS;
+  const background = request.background?.model;
+  if (background?.kind === 'managed' && background.allowDownload) return BACKGROUND_DOWNLOAD_WEIGHTS;
+  return STAGE_WEIGHTS;
+}
+
+function showResult(ctx: CommandContext, name: string, result: GenerateJobResult, builtIn: boolean, seconds: number): GenerateCommandResult {
   ctx.log.info(
     `Wrote ${result.files.join(', ')} (${result.metrics.faces} faces, ${result.provider}, ` +
       `${Object.entries(result.timingsMs).map(([stage, ms]) => `${stage} ${Math.round(ms ?? 0)} ms`).join(', ')}).`,
   );
   ctx.log.info(`Background: ${backgroundSummary(result)}.`);
-  PreviewPanel.show(
-    ctx.extensionUri,
-    result.preview,
-    previewInfo(name, result, location.builtIn, (Date.now() - started) / 1000),
-    (line) => ctx.log.info(line),
-    result.input.png,
-  );
+  PreviewPanel.show(ctx.extensionUri, result.preview, previewInfo(name, result, builtIn, seconds), (line) => ctx.log.info(line), result.input.png);
   announce(result.files);
   return {
     files: result.files,
@@ -194,14 +226,14 @@ function backgroundModel(ctx: CommandContext, settings: Settings): SegmentationM
 function runWithProgress(
   ctx: CommandContext,
   request: GenerateRequest,
-  model: ModelChoice,
+  model: ModelRequest,
   name: string,
   weights: Record<Stage, number>,
-): Thenable<JobOutcome> {
+): Thenable<Outcome<GenerateJobResult>> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Image to 3D: ${name}`, cancellable: true },
     (progress, token) =>
-      ctx.client().run(request, model, progressReporter(progress, weights), {
+      ctx.client().generate(request, model, progressReporter(progress, weights), {
         onCancel: (listener) => token.onCancellationRequested(listener),
       }),
   );
@@ -217,16 +249,14 @@ function withShare(weights: Record<Stage, number>, stage: Stage, share: number):
 
 /** Asks before downloading a background network; undefined: the user cancelled the generation. */
 async function askForBackgroundNetwork(spec: Extract<SegmentationModelSpec, { kind: 'managed' }>): Promise<'download' | 'keep' | undefined> {
-  const entry = segmentationManifest(spec.network);
-  const status = await new ModelStore(spec.storeDir, spec.network).status();
-  const download = status.state === 'partial' ? 'Resume Download' : 'Download';
+  const download = 'Download';
   const keep = 'Keep the Background This Time';
   const answer = await vscode.window.showInformationMessage(
     `Removing the background of this image needs the ${spec.network} network, which is not on this machine yet.`,
     {
       modal: true,
       detail:
-        `${entry.description}\n\nDownload it once from rembg's releases into the extension's storage? It is checked before each use. ` +
+        `${segmentationManifest(spec.network).description}\n\nDownload it once from rembg's releases into the extension's storage? It is checked before each use, and an interrupted download resumes. ` +
         'Or keep the background for this run: the whole picture, background included, is what TripoSR reconstructs. ' +
         'A network file you already have can be set in imageTo3d.backgroundModelPath.',
     },
@@ -237,14 +267,14 @@ async function askForBackgroundNetwork(spec: Extract<SegmentationModelSpec, { ki
 }
 
 /** One line on what happened to the background, for the preview and the log. */
-function backgroundSummary(result: JobResult): string {
+function backgroundSummary(result: GenerateJobResult): string {
   const { backgroundRemovedWith, objectShare } = result.input;
   if (backgroundRemovedWith) return `removed with ${backgroundRemovedWith} (object ${Math.round(100 * objectShare)}% of the image)`;
   // Without removal the object is what the image's alpha marks: all of an opaque image.
   return objectShare >= 1 ? 'kept (the whole image is the object)' : "kept (the image's own transparency)";
 }
 
-function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds: number): PreviewInfo {
+function previewInfo(title: string, result: GenerateJobResult, builtIn: boolean, seconds: number): PreviewInfo {
   return {
     title,
     details: [
@@ -259,7 +289,7 @@ function previewInfo(title: string, result: JobResult, builtIn: boolean, seconds
   };
 }
 
-function processingNotes(result: JobResult): string[] {
+function processingNotes(result: GenerateJobResult): string[] {
   const p = result.processing;
   return [
     p.removedComponents > 0 ? `Removed ${p.removedComponents} loose piece${p.removedComponents === 1 ? '' : 's'}` : '',
@@ -274,58 +304,22 @@ async function offerOtherFolder(ctx: CommandContext, imagePath: string): Promise
   await enqueue(() => generateOne(ctx, imagePath, folder[0].fsPath));
 }
 
-/**
- * The model for this run. TripoSR's weights are 1.7 GB: when they are not here yet, ask before
- * downloading, and offer the demonstration model instead.
- */
-async function modelToUse(ctx: CommandContext, settings: Settings): Promise<ModelLocation | undefined> {
-  const paths = storagePaths(ctx);
-  const location = resolveModel(settings, paths);
-  const spec = location.request.spec;
-  if (spec.kind !== 'managed') return location;
-  const status = await new ModelStore(spec.storeDir, 'triposr').status();
-  if (status.state !== 'missing' && status.state !== 'partial') return location;
-  const download = status.state === 'partial' ? 'Resume Download' : 'Download';
+/** Asks before downloading TripoSR's weights (1.7 GB), offering the demonstration model instead; undefined: cancelled. */
+async function askForTriposr(): Promise<'download' | 'demo' | undefined> {
+  const download = 'Download';
   const demo = 'Use Demonstration Model';
   const answer = await vscode.window.showInformationMessage(
     "TripoSR's weights are not on this machine yet.",
     {
       modal: true,
       detail:
-        'Download them once from Hugging Face (about 1.7 GB, MIT licence) into the extension\'s storage? ' +
+        "Download them once from Hugging Face (about 1.7 GB, MIT licence) into the extension's storage? An interrupted download resumes. " +
         'They are checked and converted to ONNX on this machine. The demonstration model needs no download but only makes a simple shape.',
     },
     download,
     demo,
   );
-  if (answer === download) return resolveModel(settings, paths, true);
-  if (answer === demo) {
-    return { request: { ...location.request, spec: { kind: 'onnx', dir: standinDir(paths.extensionPath) } }, builtIn: true };
-  }
-  return undefined;
-}
-
-/** Downloads, verifies and converts as needed, with a cancellable notification; a ready pair passes through. */
-async function prepareWithProgress(
-  ctx: CommandContext,
-  model: ModelRequest,
-  subject: string,
-  check?: GenerateRequest,
-): Promise<string | undefined> {
-  if (model.spec.kind === 'onnx') return model.spec.dir;
-  const outcome: Outcome<string> = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Image to 3D: getting TripoSR ready', cancellable: true },
-    (progress, token) =>
-      ctx.client().prepare(
-        model,
-        progressReporter(progress, PREPARE_WEIGHTS),
-        { onCancel: (listener) => token.onCancellationRequested(listener) },
-        check,
-      ),
-  );
-  if (outcome.ok) return outcome.result;
-  reportFailure(ctx, outcome.failure, subject);
-  return undefined;
+  return answer === download ? 'download' : answer === demo ? 'demo' : undefined;
 }
 
 /** The "Download Model" command: fetch, verify and convert TripoSR now rather than at first use. */
@@ -341,10 +335,18 @@ export async function downloadModelCommand(ctx: CommandContext): Promise<string 
   }
   const location = resolveModel(settings, storagePaths(ctx), true);
   const started = Date.now();
-  const dir = await prepareWithProgress(ctx, location.request, 'the model download');
-  if (dir) {
-    ctx.log.info(`TripoSR is ready in ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s).`);
-    void vscode.window.showInformationMessage('TripoSR is downloaded, verified and ready.');
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Image to 3D: getting TripoSR ready', cancellable: true },
+    (progress, token) =>
+      ctx.client().prepare(location.request, progressReporter(progress, PREPARE_WEIGHTS), {
+        onCancel: (listener) => token.onCancellationRequested(listener),
+      }),
+  );
+  if (!outcome.ok) {
+    reportFailure(ctx, outcome.failure, 'the model download');
+    return undefined;
   }
-  return dir;
+  ctx.log.info(`TripoSR is ready in ${outcome.result.dir} (${((Date.now() - started) / 1000).toFixed(1)} s).`);
+  void vscode.window.showInformationMessage('TripoSR is downloaded, verified and ready.');
+  return outcome.result.dir;
 }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Settings } from './settings.js';
-import type { ModelRequest } from '../worker/protocol.js';
+import type { ModelRequest } from '../pipeline/generate.js';
 
 export interface ModelLocation {
   readonly request: ModelRequest;

@@ -1,112 +1,201 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { GenerateRequest } from '../pipeline/run.js';
 import type { ConvertRequest } from '../pipeline/convert.js';
+import type { ModelRequest } from '../pipeline/generate.js';
 import type { Progress } from '../pipeline/progress.js';
-import { sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
+import type { OutputFormat } from '../pipeline/writers/outputFormats.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import type { ConvertJobResult, HostToWorker, JobFailure, JobResult, ModelChoice, ModelRequest, WorkerToHost } from '../worker/protocol.js';
+import { sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
+import type { HostToWorker, JobFailure, JobKind, Jobs, WorkerToHost } from '../worker/protocol.js';
 
-/** How long a cancelled job may take to stop on its own before its worker is terminated. */
+/** How long a cancelled job may take to stop on its own before its process is killed. */
 const CANCEL_GRACE_MS = 1500;
+/** Lines of the process's own output kept to explain a crash (native code prints its last words there). */
+const LAST_OUTPUT_LINES = 20;
 
-export type Outcome<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: JobFailure };
-export type JobOutcome = Outcome<JobResult>;
+/** The pipeline process died under a job: native code crashed, the system killed it, or it ran out of memory. */
+export interface EngineCrash {
+  readonly kind: 'crashed';
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** What the process last wrote to stderr, for the log. */
+  readonly lastOutput: readonly string[];
+}
+
+export type Failure = JobFailure | EngineCrash;
+export type Outcome<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: Failure };
 
 export interface Cancellation {
   onCancel(listener: () => void): void;
 }
 
+/** The process as tests and the log see it. */
+export interface EngineState {
+  /** The running process's id; absent until the first job, and after it stopped. */
+  readonly pid?: number;
+  /** Processes started so far (the first job starts one; each crash means the next job starts another). */
+  readonly starts: number;
+  /** Times the process died without being asked to. */
+  readonly crashes: number;
+  readonly runningJobs: number;
+}
+
 interface PendingJob {
   readonly settle: (outcome: Outcome<unknown>) => void;
   readonly onProgress: (progress: Progress) => void;
-  /** Removes what a killed job may have left (temporary output files). */
+  /** Removes what a killed job may have left (temporary output files); runs once its process is dead. */
   readonly cleanUp: () => Promise<void>;
 }
 
+export interface PipelineClientOptions {
+  /** Extra environment for the process (tests). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cancelGraceMs?: number;
+}
+
 /**
- * Runs pipeline jobs in one long-lived worker thread (models stay loaded between jobs). A cancel asks
- * the worker to stop between steps; an inference call cannot be interrupted, so if the worker does not
- * answer in time it is terminated and the job's temporary files are swept.
+ * Runs pipeline jobs in one long-lived child process, started on the first job with the editor's own
+ * runtime (Electron as Node, as VS Code's language clients start their servers). Native code runs
+ * there, never in the extension host: ONNX Runtime in a worker thread under Electron crashes at random
+ * (onnxruntime #20084), and a native abort in a thread takes the whole extension host with it.
+ *
+ * A cancel asks the process to stop between steps; an inference call cannot be interrupted, so if it
+ * does not answer in time the process is killed. Either way, and after a crash, the job's temporary
+ * files are swept once the process is dead, and the next job starts a fresh process.
  */
 export class PipelineClient {
-  private worker: Worker | undefined;
+  private child: ChildProcess | undefined;
   private nextJobId = 1;
   private readonly jobs = new Map<number, PendingJob>();
+  private starts = 0;
+  private crashes = 0;
+  private lastOutput: string[] = [];
 
   constructor(
     private readonly workerScript: string,
     private readonly log: (line: string) => void,
+    private readonly options: PipelineClientOptions = {},
   ) {}
 
-  /** Downloads, verifies and converts a model as needed; resolves to the ONNX folder to run. */
-  prepare(
-    model: ModelRequest,
-    onProgress: (progress: Progress) => void,
-    cancel: Cancellation,
-    check?: GenerateRequest,
-  ): Promise<Outcome<string>> {
-    return this.start((jobId) => ({ type: 'prepare', jobId, model, check }), onProgress, cancel, async () => undefined);
+  /** One generation: the process prepares the model (a no-op when ready), opens it and runs. */
+  generate(request: GenerateRequest, model: ModelRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['generate']['result']>> {
+    const tagged: GenerateRequest = { ...request, tag: request.tag ?? this.nextTag() };
+    return this.run('generate', { request: tagged, model }, onProgress, cancel, () => sweepJob(tagged.imagePath, tagged.formats, tagged.outDir, tagged.tag));
   }
 
-  run(request: GenerateRequest, model: ModelChoice, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<JobOutcome> {
-    const tagged: GenerateRequest = { ...request, tag: request.tag ?? `job${process.pid}x${this.nextJobId}` };
-    return this.start((jobId) => ({ type: 'run', jobId, request: tagged, model }), onProgress, cancel, () => sweepJob(tagged));
+  /** Downloads, verifies and converts a model as needed; resolves to the ONNX folder. */
+  prepare(model: ModelRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['prepare']['result']>> {
+    return this.run('prepare', { model }, onProgress, cancel, async () => undefined);
   }
 
   /** Converts a mesh file to the requested formats; no model is involved. */
-  convert(request: ConvertRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<ConvertJobResult>> {
-    const tagged: ConvertRequest = { ...request, tag: request.tag ?? `job${process.pid}x${this.nextJobId}` };
-    return this.start((jobId) => ({ type: 'convert', jobId, request: tagged }), onProgress, cancel, () =>
-      sweepOutputs(tagged.meshPath, tagged.formats, tagged.outDir, tagged.tag),
-    );
+  convert(request: ConvertRequest, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['convert']['result']>> {
+    const tagged: ConvertRequest = { ...request, tag: request.tag ?? this.nextTag() };
+    return this.run('convert', { request: tagged }, onProgress, cancel, () => sweepJob(tagged.meshPath, tagged.formats, tagged.outDir, tagged.tag));
+  }
+
+  installCuda(cacheDir: string, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['installCuda']['result']>> {
+    return this.run('installCuda', { cacheDir }, onProgress, cancel, async () => undefined);
+  }
+
+  /** Stops the process (jobs still running end as cancelled); the next job starts a fresh one. */
+  async restart(): Promise<void> {
+    await this.stop({ kind: 'cancelled' });
+  }
+
+  state(): EngineState {
+    return { pid: this.child?.pid, starts: this.starts, crashes: this.crashes, runningJobs: this.jobs.size };
   }
 
   async dispose(): Promise<void> {
-    await this.terminate();
+    await this.stop({ kind: 'cancelled' });
   }
 
-  private start<T>(
-    message: (jobId: number) => HostToWorker,
+  private nextTag(): string {
+    return `job${process.pid}x${this.nextJobId}`;
+  }
+
+  private run<K extends JobKind>(
+    kind: K,
+    input: Jobs[K]['input'],
     onProgress: (progress: Progress) => void,
     cancel: Cancellation,
     cleanUp: () => Promise<void>,
-  ): Promise<Outcome<T>> {
+  ): Promise<Outcome<Jobs[K]['result']>> {
     const jobId = this.nextJobId++;
-    const worker = this.ensureWorker();
-    const outcome = new Promise<Outcome<T>>((resolve) =>
-      this.jobs.set(jobId, { settle: (o) => resolve(o as Outcome<T>), onProgress, cleanUp }),
+    const outcome = new Promise<Outcome<Jobs[K]['result']>>((resolve) =>
+      this.jobs.set(jobId, { settle: (o) => resolve(o as Outcome<Jobs[K]['result']>), onProgress, cleanUp }),
     );
-    worker.postMessage(message(jobId));
+    let child: ChildProcess;
+    try {
+      child = this.ensureChild();
+    } catch (err) {
+      this.settle(jobId, { ok: false, failure: { kind: 'bug', message: `The pipeline process could not be started: ${(err as Error).message}` } });
+      return outcome;
+    }
+    this.send(child, { type: 'job', jobId, kind, input });
     cancel.onCancel(() => {
       if (!this.jobs.has(jobId)) return;
-      worker.postMessage({ type: 'cancel', jobId } satisfies HostToWorker);
+      this.send(child, { type: 'cancel', jobId });
       setTimeout(() => {
-        if (this.jobs.has(jobId)) {
-          this.log(`Job ${jobId} did not stop within ${CANCEL_GRACE_MS} ms; terminating its worker.`);
-          void this.terminate();
+        if (this.jobs.has(jobId) && this.child === child) {
+          this.log(`Job ${jobId} did not stop within ${this.options.cancelGraceMs ?? CANCEL_GRACE_MS} ms; stopping the pipeline process.`);
+          void this.stop({ kind: 'cancelled' });
         }
-      }, CANCEL_GRACE_MS);
+      }, this.options.cancelGraceMs ?? CANCEL_GRACE_MS);
     });
     return outcome;
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.workerScript);
-    worker.on('message', (message: WorkerToHost) => this.onMessage(message));
-    worker.on('error', (err) => {
-      this.log(`Worker error: ${err.stack ?? err.message}`);
-      this.failAll({ kind: 'bug', message: err.message, stack: err.stack });
+  private send(child: ChildProcess, message: HostToWorker): void {
+    // A channel that closed under us means the process is gone: its exit handler fails the jobs.
+    child.send(message, (err) => err && this.log(`Could not reach the pipeline process: ${err.message}`));
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child) return this.child;
+    const child = fork(this.workerScript, [], {
+      // In VS Code's desktop build process.execPath is Electron; this makes it behave as plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...this.options.env },
+      // The extension host's own flags (an inspector port, for one) must not carry over.
+      execArgv: [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    worker.on('exit', (code) => {
-      // Our own terminate() has already settled its jobs; an exit we did not ask for is a crash.
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.failAll({ kind: 'bug', message: `The pipeline worker stopped unexpectedly (exit code ${code}).` });
+    this.child = child;
+    this.starts += 1;
+    this.lastOutput = [];
+    this.log(`Started the pipeline process (pid ${child.pid ?? 'unknown'}).`);
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => this.output(text, false));
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => this.output(text, true));
+    child.on('message', (message: WorkerToHost) => this.onMessage(message));
+    child.on('error', (err) => {
+      this.log(`Pipeline process error: ${err.message}`);
+      // A process that never started emits no exit event.
+      if (child.pid === undefined && this.child === child) {
+        this.child = undefined;
+        void this.failAll({ kind: 'bug', message: `The pipeline process could not be started: ${err.message}` });
+      }
     });
-    this.worker = worker;
-    return worker;
+    child.on('exit', (exitCode, signal) => {
+      // stop() has already let go of a process it ended, and settles its jobs itself.
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.crashes += 1;
+      const how = signal ? `killed by ${signal}` : `exit code ${exitCode}`;
+      this.log(`The pipeline process stopped unexpectedly (${how}); the next job starts a new one.`);
+      void this.failAll({ kind: 'crashed', exitCode, signal, lastOutput: [...this.lastOutput] });
+    });
+    return child;
+  }
+
+  private output(text: string, isError: boolean): void {
+    for (const line of text.split(/\r?\n/)) {
+      if (line.trim() === '') continue;
+      this.log(`[pipeline process] ${line}`);
+      if (isError) this.lastOutput = [...this.lastOutput, line].slice(-LAST_OUTPUT_LINES);
+    }
   }
 
   private onMessage(message: WorkerToHost): void {
@@ -117,11 +206,7 @@ export class PipelineClient {
       case 'progress':
         this.jobs.get(message.jobId)?.onProgress(message.progress);
         return;
-      case 'prepared':
-        this.settle(message.jobId, { ok: true, result: message.dir });
-        return;
       case 'done':
-      case 'converted':
         this.settle(message.jobId, { ok: true, result: message.result });
         return;
       case 'failed':
@@ -137,31 +222,27 @@ export class PipelineClient {
     job.settle(outcome);
   }
 
-  /** Ends every job still pending (the worker is gone): each cleans up before it settles. */
-  private failAll(failure: JobFailure): void {
+  /** Ends every pending job (its process is dead): each cleans up before it settles. */
+  private async failAll(failure: Failure): Promise<void> {
     const pending = [...this.jobs.values()];
     this.jobs.clear();
-    for (const job of pending) {
-      void job
-        .cleanUp()
-        .catch(() => undefined)
-        .finally(() => job.settle({ ok: false, failure }));
+    await Promise.all(pending.map((job) => job.cleanUp().catch(() => undefined).finally(() => job.settle({ ok: false, failure }))));
+  }
+
+  /** Kills the process and waits until it is gone, then settles its jobs: nothing writes after the sweep. */
+  private async stop(failure: Failure): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
     }
-  }
-
-  private async terminate(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
-    this.failAll({ kind: 'cancelled' });
+    await this.failAll(failure);
   }
 }
 
-async function sweepJob(request: GenerateRequest): Promise<void> {
-  await sweepOutputs(request.imagePath, request.formats, request.outDir, request.tag);
-}
-
-async function sweepOutputs(sourcePath: string, formats: GenerateRequest['formats'], outDir: string | undefined, tag: string | undefined): Promise<void> {
+async function sweepJob(sourcePath: string, formats: readonly OutputFormat[], outDir: string | undefined, tag: string | undefined): Promise<void> {
   if (!tag || formats.length === 0) return;
   const dir = path.dirname(plannedOutputPaths(sourcePath, formats, outDir)[0]);
   await sweepTemporaryFiles(dir, tag).catch(() => 0);

@@ -5,14 +5,17 @@ import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { srgbToLinear } from './mesh/colour.js';
 import { readMeshFile } from './readers/index.js';
-import { meshFormatOfPath, type LengthUnit, type MeshFileFormat, type UpAxis } from './readers/formats.js';
-import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
-import { formatsOtherThanSource, outputBaseName, plannedOutputPaths, type DxfEntityKind, type OutputFormat } from './writers/outputs.js';
+import { MESH_FILE_EXTENSIONS, meshFormatOfPath, type LengthUnit, type MeshFileFormat, type UpAxis } from './readers/formats.js';
+import { cadToGltf, toCadFrame } from './mesh/transform.js';
+import { checkTriangleLimits } from './writers/encode.js';
+import type { OutputFormat } from './writers/outputFormats.js';
+import { formatsOtherThanSource, type DxfEntityKind } from './writers/outputs.js';
 import { checkOutputsBeforeRun } from './writers/outputCheck.js';
-import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
+import type { ExistingFilePolicy } from './writers/safeWrite.js';
+import { writeMeshOutputs } from './writers/writeOutputs.js';
 import { UserError } from './errors.js';
 import { stageTimer, type ProgressSink, type Stage } from './progress.js';
-import { GENERATOR } from './run.js';
+import { CONVERT_DEFAULTS } from './generateOptions.js';
 
 const MILLIMETRES_PER_UNIT: Readonly<Record<LengthUnit, number>> = { mm: 1, cm: 10, m: 1000, in: 25.4 };
 
@@ -110,16 +113,18 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
   const gltf: Mesh = { ...gltfFrame, colors: cad.colors ? srgbToLinear(cad.colors) : undefined };
 
   report({ stage: 'write', fraction: 0, message: 'Writing the files' });
-  const files = await timed('write', async () => {
-    const paths = plannedOutputPaths(request.meshPath, formats, request.outDir);
-    const name = outputBaseName(request.meshPath);
-    const dxfEntity = request.dxfEntity ?? '3dface';
-    const pending: PendingFile[] = formats.map((f, i) => ({
-      path: paths[i],
-      data: encodeOutput(f, { cad, gltf }, { name, generator: GENERATOR, dxfEntity }),
-    }));
-    return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
-  });
+  const files = await timed('write', () =>
+    writeMeshOutputs({
+      sourcePath: request.meshPath,
+      outDir: request.outDir,
+      formats,
+      frames: { cad, gltf },
+      dxfEntity: request.dxfEntity ?? CONVERT_DEFAULTS.dxfEntity,
+      existing: request.existing,
+      signal,
+      tag: request.tag,
+    }),
+  );
 
   const notes = [
     `Read as ${format.toUpperCase()}, ${up.toUpperCase()} up, in ${units === 'm' ? 'metres' : units}`,
@@ -142,8 +147,8 @@ export function meshFileFormat(meshPath: string): MeshFileFormat {
   const format = meshFormatOfPath(meshPath);
   if (!format) {
     throw new UserError(
-      `${path.basename(meshPath)} is not a mesh file this extension reads.`,
-      'Convert .obj, .stl, .ply, .glb or .gltf files.',
+      `${path.basename(meshPath)} is not a mesh file Image to 3D reads.`,
+      `Convert ${MESH_FILE_EXTENSIONS.map((ext) => `.${ext}`).join(', ')} files.`,
       'invalid-option',
     );
   }
@@ -169,34 +174,4 @@ async function readSource(meshPath: string, maxBytes: number): Promise<Uint8Arra
     );
   }
   return new Uint8Array(await fs.readFile(meshPath));
-}
-
-/**
- * To Z up and millimetres, keeping position. A Y-up file follows glTF's convention (front towards +Z),
- * so its front ends up facing −Y, the CAD front view: (x, y, z) → (x, −z, y), a rotation.
- */
-export function toCadFrame(mesh: Mesh, up: UpAxis, millimetresPerUnit: number): Mesh {
-  const n = mesh.positions.length / 3;
-  const out = new Float32Array(mesh.positions.length);
-  const p = mesh.positions;
-  for (let i = 0; i < n; i++) {
-    const x = p[3 * i]!, y = p[3 * i + 1]!, z = p[3 * i + 2]!;
-    out[3 * i] = x * millimetresPerUnit;
-    out[3 * i + 1] = (up === 'y' ? -z : y) * millimetresPerUnit;
-    out[3 * i + 2] = (up === 'y' ? y : z) * millimetresPerUnit;
-  }
-  return { positions: out, indices: mesh.indices, colors: mesh.colors };
-}
-
-/** CAD (Z up, mm) to glTF (Y up, m): (x, y, z) → (x, z, −y) / 1000, the inverse rotation of the above. */
-export function cadToGltf(mesh: Mesh): Mesh {
-  const n = mesh.positions.length / 3;
-  const out = new Float32Array(mesh.positions.length);
-  const p = mesh.positions;
-  for (let i = 0; i < n; i++) {
-    out[3 * i] = p[3 * i]! / 1000;
-    out[3 * i + 1] = p[3 * i + 2]! / 1000;
-    out[3 * i + 2] = -p[3 * i + 1]! / 1000;
-  }
-  return { positions: out, indices: mesh.indices, colors: mesh.colors };
 }

@@ -1,15 +1,31 @@
+import { toHint, type Hint } from './hint.js';
+
+export { ACTION_IDS, hintText, NEUTRAL_HINT_WORDS, OPTION_IDS } from './hint.js';
+export type { ActionId, ActionRef, Hint, HintPart, HintWords, OptionId, OptionRef } from './hint.js';
+
+/** Facts about the failure that a front end acts on, beyond the words it shows. */
+export interface UserErrorDetails {
+  /** output-exists: every planned output already there, so a front end can offer to replace or keep them. */
+  readonly existingFiles?: readonly string[];
+}
+
 /**
- * An error meant for the user: `message` says what happened, `hint` what to do about it. Anything else
- * that escapes the pipeline is a bug and is reported as such.
+ * An error meant for the user: `message` says what happened, `hint` what to do about it (rendered by
+ * each front end with hintText, in its own words). Anything else that escapes the pipeline is a bug
+ * and is reported as such.
  */
 export class UserError extends Error {
+  readonly hint: Hint;
+
   constructor(
     message: string,
-    readonly hint: string,
+    hint: string | Hint,
     readonly code: UserErrorCode,
+    readonly details: UserErrorDetails = {},
   ) {
     super(message);
     this.name = 'UserError';
+    this.hint = toHint(hint);
   }
 }
 

@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { decodeImage, probeImage } from './image/decode.js';
 import { networkInput, networkInputPreview, NETWORK_IMAGE_SIZE } from './image/frame.js';
 import { isolateObject, loadSegmenter, needsBackgroundRemoval, type IsolatedObject, type Segmenter } from './image/background.js';
-import { FOREGROUND_RATIO, type BackgroundMode } from './image/backgroundOptions.js';
+import type { BackgroundMode } from './image/backgroundOptions.js';
+import { GENERATE_DEFAULTS, type SamplingMode } from './generateOptions.js';
 import type { SegmentationNetwork } from './image/segmentation.js';
 import { prepareSegmentationModel, type SegmentationModelSpec } from './network/segmentationSource.js';
 import type { LoadedModel } from './network/session.js';
@@ -15,14 +16,15 @@ import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { toFrame } from './mesh/transform.js';
 import { processMesh, type ProcessingReport } from './mesh/process.js';
 import { srgbToLinear } from './mesh/colour.js';
-import { checkTriangleLimits, encodeOutput } from './writers/encode.js';
-import { inputImagePaths, plannedOutputPaths, outputBaseName, type DxfEntityKind, type OutputFormat } from './writers/outputs.js';
+import { checkTriangleLimits } from './writers/encode.js';
+import type { OutputFormat } from './writers/outputFormats.js';
+import { inputImagePaths, type DxfEntityKind } from './writers/outputs.js';
 import { checkOutputsBeforeRun, type OutputTarget } from './writers/outputCheck.js';
-import { writeFilesSafely, type ExistingFilePolicy, type PendingFile } from './writers/safeWrite.js';
+import type { ExistingFilePolicy, PendingFile } from './writers/safeWrite.js';
+import { writeMeshOutputs } from './writers/writeOutputs.js';
 import { UserError } from './errors.js';
 import { stageTimer, throwIfAborted, type ProgressSink, type Stage } from './progress.js';
 
-export const GENERATOR = 'Image to 3D for VS Code';
 /** TripoSR's world box: the decoder is queried inside ±0.87 on each axis. */
 export const WORLD_RADIUS = 0.87;
 
@@ -36,8 +38,8 @@ export interface GenerateRequest {
   readonly resolution: number;
   /** Density at the surface (TripoSR: 25). */
   readonly threshold: number;
-  /** 'adaptive' (default): coarse grid first, full resolution only near the surface. */
-  readonly sampling?: 'adaptive' | 'dense';
+  /** 'adaptive': coarse grid first, full resolution only near the surface; GENERATE_DEFAULTS.sampling when absent. */
+  readonly sampling?: SamplingMode;
   /** Taubin smoothing passes; 0 or absent: none. */
   readonly smoothingIterations?: number;
   /** Pieces with less than this share of the largest piece's area are dropped; 0 or absent: keep all. */
@@ -47,14 +49,14 @@ export interface GenerateRequest {
   /** Length of the longest side of the result, in millimetres. */
   readonly longestSideMm: number;
   readonly existing: ExistingFilePolicy;
-  /** How DXF files hold the mesh; '3dface' (R12, read everywhere) when absent. */
+  /** How DXF files hold the mesh; GENERATE_DEFAULTS.dxfEntity when absent. */
   readonly dxfEntity?: DxfEntityKind;
   /**
    * Background removal: `mode` says when (auto: unless the image has real transparency), `model` which
    * network. Absent: the image is used as it is, its alpha (if any) marking the object.
    */
   readonly background?: { readonly mode: BackgroundMode; readonly model: SegmentationModelSpec };
-  /** Share of the square frame the object's longer side fills (TripoSR's foreground_ratio); 0.85 when absent. */
+  /** Share of the square frame the object's longer side fills (TripoSR's foreground_ratio); GENERATE_DEFAULTS.foregroundRatio when absent. */
   readonly foregroundRatio?: number;
   /** Also write `<name>.input.png` (the 512² image the encoder took) and `<name>.mask.png` (the object's mask). */
   readonly saveInput?: boolean;
@@ -77,6 +79,11 @@ export interface RunContext {
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressSink;
+  /**
+   * The caller ran preflight() for this request moments ago: the outputs are not probed again before
+   * the run (the write itself still refuses to replace a file that appeared meanwhile).
+   */
+  readonly preflightDone?: boolean;
 }
 
 export interface GenerateResult {
@@ -118,7 +125,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   const report = context.onProgress ?? (() => undefined);
   const { timings, timed } = stageTimer(signal);
 
-  await checkOutputsBeforeRun(outputTarget(request));
+  if (!context.preflightDone) await checkOutputsBeforeRun(outputTarget(request));
   report({ stage: 'image', fraction: 0, message: 'Reading the image' });
   const decoded = await timed('image', () => decodeImage(request.imagePath, request.maxInputPixels));
 
@@ -149,7 +156,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   } finally {
     if (closeSegmenter) await segmenter?.dispose();
   }
-  const foregroundRatio = request.foregroundRatio ?? FOREGROUND_RATIO;
+  const foregroundRatio = request.foregroundRatio ?? GENERATE_DEFAULTS.foregroundRatio;
   const input = await timed('image', () => networkInput(isolated.image, foregroundRatio));
   const inputPng = await timed('image', () => inputPreviewPng(input));
 
@@ -173,7 +180,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   };
   let samplingReport: SamplingReport = { queries: resolution ** 3 };
   const field = await timed('surface', async () => {
-    if (request.sampling !== 'adaptive') return sampleDenseGrid(query, resolution, sampling);
+    if ((request.sampling ?? GENERATE_DEFAULTS.sampling) === 'dense') return sampleDenseGrid(query, resolution, sampling);
     const adaptive = await sampleCoarseToFine(query, resolution, request.threshold, sampling);
     samplingReport = { queries: adaptive.queries, repair: adaptive.repair };
     return adaptive.field;
@@ -184,7 +191,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   if (raw.indices.length === 0) {
     throw new UserError(
       `The density never reaches the threshold ${request.threshold} (its peak is ${peakDensity.toPrecision(4)}), so there is no surface.`,
-      `Lower the threshold (setting imageTo3d.threshold, or --threshold) below ${peakDensity.toPrecision(3)}.`,
+      ['Lower the threshold (', { option: 'threshold' }, `) below ${peakDensity.toPrecision(3)}.`],
       'no-surface',
     );
   }
@@ -214,7 +221,10 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     return out;
   });
 
-  const mesh: Mesh = { positions, indices, colors, normals: vertexNormals(positions, indices) };
+  // Simplification leaves fresh normals on the mesh it returns; only a mesh it did not touch needs them
+  // computed. toFrame rotates them into each frame rather than computing them again.
+  const normals = processed.mesh.normals ?? vertexNormals(positions, indices);
+  const mesh: Mesh = { positions, indices, colors, normals };
   const cad = toFrame(mesh, 'cad', request.longestSideMm);
   const gltfFrame = toFrame(mesh, 'gltf', request.longestSideMm);
   const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
@@ -223,17 +233,18 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   checkTriangleLimits(
     request.formats,
     metrics.faces,
-    `Lower the target triangle count (imageTo3d.targetTriangles or --triangles) or the resolution (imageTo3d.resolution or --resolution; now ${resolution})`,
+    [
+      'Lower the target triangle count (',
+      { option: 'targetTriangles' },
+      ') or the resolution (',
+      { option: 'resolution' },
+      `; now ${resolution})`,
+    ],
   );
 
   report({ stage: 'write', fraction: 0, message: 'Writing the files' });
   const files = await timed('write', async () => {
-    const paths = plannedOutputPaths(request.imagePath, request.formats, request.outDir);
-    const name = outputBaseName(request.imagePath);
-    const pending: PendingFile[] = request.formats.map((format, i) => ({
-      path: paths[i],
-      data: encodeOutput(format, { cad, gltf }, { name, generator: GENERATOR, dxfEntity: request.dxfEntity ?? '3dface' }),
-    }));
+    const extraFiles: PendingFile[] = [];
     if (request.saveInput) {
       const images = inputImagePaths(request.imagePath, request.outDir);
       // One 8-bit grey channel: sharp would otherwise widen a one-channel raw image to sRGB.
@@ -241,9 +252,19 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
         .toColourspace('b-w')
         .png()
         .toBuffer();
-      pending.push({ path: images.input, data: inputPng }, { path: images.mask, data: maskPng });
+      extraFiles.push({ path: images.input, data: inputPng }, { path: images.mask, data: maskPng });
     }
-    return writeFilesSafely(pending, { existing: request.existing, signal, tag: request.tag });
+    return writeMeshOutputs({
+      sourcePath: request.imagePath,
+      outDir: request.outDir,
+      formats: request.formats,
+      frames: { cad, gltf },
+      dxfEntity: request.dxfEntity ?? GENERATE_DEFAULTS.dxfEntity,
+      extraFiles,
+      existing: request.existing,
+      signal,
+      tag: request.tag,
+    });
   });
 
   return {

@@ -61,7 +61,7 @@ test('without the network and without downloading, an opaque photo stops with th
   const run = await runCli([image, '--model', 'standin', '--resolution', '40', '--cache', cache, '--no-download', '--background-network', 'u2netp']);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /needs the u2netp network/);
-  assert.match(run.stderr, /--background-model FILE/);
+  assert.match(run.stderr, /point at a file you have \(--background-model\)/);
   assert.match(run.stderr, /--background keep/);
   assert.deepEqual(readdirSync(dir), ['photo.png']);
 });

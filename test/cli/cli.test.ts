@@ -53,6 +53,21 @@ test('never overwrites: an existing output fails with a hint, and the file is un
   assert.equal(again.stdout.trim(), path.join(dir, 'apple (2).glb'));
 });
 
+test("hints name the CLI's flags, never the extension's settings", async () => {
+  const { dir, image } = freshCopy();
+  writeFileSync(path.join(dir, 'apple.glb'), 'mine');
+  writeFileSync(path.join(dir, 'apple.step'), 'mine');
+  const exists = await runCli([image, '--model', 'standin', '--resolution', '40']);
+  assert.equal(exists.code, 1, exists.stderr);
+  assert.match(exists.stderr, /apple\.glb, .*apple\.step already exist/);
+  assert.match(exists.stderr, /choose suffix or overwrite for existing files with --existing\./);
+  // A hint from deep in the run: the surface stage, after the network ran.
+  const empty = await runCli([image, '--model', 'standin', '--resolution', '40', '--threshold', '1e30', '--out', path.join(dir, 'out')]);
+  assert.equal(empty.code, 1, empty.stderr);
+  assert.match(empty.stderr, /Lower the threshold \(--threshold\) below \d/);
+  for (const run of [exists, empty]) assert.doesNotMatch(run.stderr, /imageTo3d\.|the setting|VS Code/);
+});
+
 test('a corrupt image exits 1 with a message and writes nothing', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'i3d-cli-bad-'));
   const image = path.join(dir, 'bad.png');

@@ -14,6 +14,16 @@ const ENTRY = 'src/extension/extension.ts';
 /** As in esbuild.config.mjs: native addons stay outside the bundle and load from node_modules. */
 const NODE_EXTERNALS = ['vscode', 'onnxruntime-node', 'sharp', 'draco3dgltf'];
 const NATIVE = /^(sharp|onnxruntime-node)(\/|$)/;
+/** Code that belongs in the pipeline process only: the model store and its downloads, folder locks, model loading, the stages, the writers. */
+const HOST_MUST_NOT_CARRY = [
+  /^src\/pipeline\/network\/store\/(?!manifest\.ts$)/,
+  /^src\/pipeline\/network\/(modelSource|segmentationSource|session|openModels)\.ts$/,
+  /^src\/pipeline\/network\/cudaProvider\//,
+  /^src\/pipeline\/files\/folderLock\.ts$/,
+  /^src\/pipeline\/(run|convert|generate)\.ts$/,
+  /^src\/pipeline\/(image|surface|mesh|readers)\/.*(?<!Formats|Options|formats)\.ts$/,
+  /^src\/pipeline\/writers\/(glb|dxf|step|obj|stl|ply|encode|writeOutputs|numberText)(\.ts|\/)/,
+];
 /** Import kinds that run the module's code; require.resolve only finds its folder. */
 const LOADING_KINDS: ReadonlySet<string> = new Set(['import-statement', 'require-call', 'dynamic-import']);
 
@@ -46,6 +56,11 @@ test('the extension host bundle neither contains nor loads sharp or onnxruntime-
     }
   }
   assert.deepEqual(loads, [], `the extension host loads native modules:\n${loads.join('\n')}`);
+
+  // The pipeline process prepares models and writes files; the host only asks it to. Code for those
+  // jobs in the host's bundle would be dead weight at best, and at worst run on the editor's thread.
+  const heavy = Object.keys(inputs).filter((file) => HOST_MUST_NOT_CARRY.some((pattern) => pattern.test(file)));
+  assert.deepEqual(heavy, [], `the extension host bundles pipeline-process code:\n${heavy.map((f) => chainTo(importedBy, f).join(' → ')).join('\n')}`);
 
   const output = outputs['dist/extension.js'];
   assert.ok(output, `no dist/extension.js among ${Object.keys(outputs).join(', ')}`);

@@ -81,16 +81,16 @@ test('every setting the issue names exists and is described', () => {
 
 test('the background settings are declared, described, and take their choices and defaults from the pipeline', async () => {
   // One source of truth: the enums and defaults the pipeline uses are the ones the manifest declares.
-  const { BACKGROUND_MODES, DEFAULT_BACKGROUND_MODE, DEFAULT_SEGMENTATION_NETWORK } = await import('../../src/pipeline/image/backgroundOptions.js');
+  const { BACKGROUND_MODES } = await import('../../src/pipeline/image/backgroundOptions.js');
   const { SEGMENTATION_NETWORKS } = await import('../../src/pipeline/image/segmentation.js');
-  const { FOREGROUND_RATIO } = await import('../../src/pipeline/image/backgroundOptions.js');
+  const { GENERATE_DEFAULTS } = await import('../../src/pipeline/generateOptions.js');
   type Declared = { markdownDescription?: string; description?: string; default?: unknown; enum?: unknown[]; enumDescriptions?: string[]; type?: string };
   const props = manifest.contributes.configuration.properties as Record<string, Declared>;
   const expected: Record<string, { type: string; default: unknown; enum?: readonly unknown[] }> = {
-    background: { type: 'string', default: DEFAULT_BACKGROUND_MODE, enum: BACKGROUND_MODES },
-    backgroundNetwork: { type: 'string', default: DEFAULT_SEGMENTATION_NETWORK, enum: SEGMENTATION_NETWORKS },
+    background: { type: 'string', default: GENERATE_DEFAULTS.backgroundMode, enum: BACKGROUND_MODES },
+    backgroundNetwork: { type: 'string', default: GENERATE_DEFAULTS.backgroundNetwork, enum: SEGMENTATION_NETWORKS },
     backgroundModelPath: { type: 'string', default: '' },
-    foregroundRatio: { type: 'number', default: FOREGROUND_RATIO },
+    foregroundRatio: { type: 'number', default: GENERATE_DEFAULTS.foregroundRatio },
     saveNetworkInput: { type: 'boolean', default: false },
   };
   for (const [key, want] of Object.entries(expected)) {

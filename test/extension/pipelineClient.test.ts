@@ -1,18 +1,26 @@
+/**
+ * The extension's pipeline client against the bundled pipeline process (dist/worker.js), as the
+ * extension runs it: one job per generation, binary meshes over IPC, cancel, and crashes — the process
+ * killed with SIGKILL in the middle of a job and between jobs — after which the client says so, sweeps
+ * the job's temporary files and starts a fresh process for the next job.
+ */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PipelineClient, workerScriptPath } from '../../src/extension/pipelineClient.js';
+import { PipelineClient, workerScriptPath, type Cancellation } from '../../src/extension/pipelineClient.js';
 import type { GenerateRequest } from '../../src/pipeline/run.js';
+import type { ModelRequest } from '../../src/pipeline/generate.js';
 import type { Progress } from '../../src/pipeline/progress.js';
 import sharp from 'sharp';
 import { writeTestSegmenter } from '../fixtures/segmentationNetwork.js';
+import { plainHint } from '../fixtures/userErrors.js';
 
-// The client runs the bundled worker, as the extension does: build first.
+// The client runs the bundled process, as the extension does: build first.
 const root = path.join(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
-const model = { dir: path.join(dist, 'models', 'standin'), executionProviders: ['cpu'] as const };
+const model: ModelRequest = { spec: { kind: 'onnx', dir: path.join(dist, 'models', 'standin') }, precision: 'auto', executionProviders: ['cpu'] };
 const logs: string[] = [];
 const client = new PipelineClient(workerScriptPath(dist), (line) => logs.push(line));
 after(() => client.dispose());
@@ -27,27 +35,31 @@ function job(resolution: number): { dir: string; request: GenerateRequest } {
   };
 }
 
-function neverCancelled(): { onCancel(listener: () => void): void } {
+function neverCancelled(): Cancellation {
   return { onCancel: () => undefined };
 }
 
-test('a job runs in the worker and returns files, metrics and the preview buffers', async () => {
+test('a generation is one job in a child process and returns files, metrics and the preview as typed arrays', async () => {
   const { dir, request } = job(40);
   const stages = new Set<string>();
-  const outcome = await client.run(request, model, (p: Progress) => stages.add(p.stage), neverCancelled());
+  const outcome = await client.generate(request, model, (p: Progress) => stages.add(p.stage), neverCancelled());
   assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.failure));
   assert.deepEqual(readdirSync(dir).sort(), ['apple.dxf', 'apple.glb', 'apple.png', 'apple.step']);
   assert.ok(outcome.result.preview.positions instanceof Float32Array && outcome.result.preview.positions.length > 0);
   assert.ok(outcome.result.preview.indices instanceof Uint32Array);
+  assert.ok(outcome.result.input.png instanceof Uint8Array);
   assert.equal(outcome.result.provider, 'cpu');
   assert.ok(outcome.result.metrics.watertight);
   for (const stage of ['model', 'image', 'encode', 'surface', 'write']) assert.ok(stages.has(stage), stage);
+  const state = client.state();
+  assert.ok(state.pid !== undefined && state.pid !== process.pid, 'the job ran in another process');
+  assert.equal(state.runningJobs, 0);
 });
 
 test('cancelling mid-run resolves as cancelled and leaves no file', async () => {
   const { dir, request } = job(256);
   let cancel: (() => void) | undefined;
-  const outcome = await client.run(
+  const outcome = await client.generate(
     request,
     model,
     (p) => {
@@ -60,55 +72,148 @@ test('cancelling mid-run resolves as cancelled and leaves no file', async () => 
   assert.deepEqual(readdirSync(dir), ['apple.png']);
 });
 
-test('a user error crosses the thread boundary with its message and hint', async () => {
+test('a user error crosses the process boundary with its code and structured hint', async () => {
   const { dir, request } = job(40);
-  const outcome = await client.run({ ...request, imagePath: path.join(dir, 'missing.png') }, model, () => undefined, neverCancelled());
+  const outcome = await client.generate({ ...request, imagePath: path.join(dir, 'missing.png') }, model, () => undefined, neverCancelled());
   assert.equal(outcome.ok, false);
   if (outcome.ok) return;
   assert.equal(outcome.failure.kind, 'user');
-  assert.ok(outcome.failure.kind === 'user' && outcome.failure.code === 'image-unreadable' && outcome.failure.hint.length > 0);
+  assert.ok(outcome.failure.kind === 'user' && outcome.failure.code === 'image-unreadable' && plainHint(outcome.failure.hint).trim().length > 0);
 });
 
-test('the worker survives a failed job and runs the next one', async () => {
+test('existing outputs stop the job before any work, naming every file in the way', async () => {
+  const { dir, request } = job(40);
+  writeFileSync(path.join(dir, 'apple.glb'), 'mine');
+  writeFileSync(path.join(dir, 'apple.step'), 'mine too');
+  const stages = new Set<string>();
+  const outcome = await client.generate(request, model, (p) => stages.add(p.stage), neverCancelled());
+  assert.ok(!outcome.ok && outcome.failure.kind === 'user', JSON.stringify(outcome));
+  assert.equal(outcome.failure.code, 'output-exists');
+  assert.deepEqual([...(outcome.failure.details.existingFiles ?? [])].sort(), [path.join(dir, 'apple.glb'), path.join(dir, 'apple.step')]);
+  assert.deepEqual([...stages], [], 'nothing ran before the check');
+});
+
+test('a managed model that is not downloaded fails fast with model-missing when downloading is not allowed', async () => {
+  const { dir, request } = job(40);
+  const outcome = await client.generate(
+    request,
+    { ...model, spec: { kind: 'managed', storeDir: path.join(dir, 'store'), allowDownload: false } },
+    () => undefined,
+    neverCancelled(),
+  );
+  assert.ok(!outcome.ok && outcome.failure.kind === 'user', JSON.stringify(outcome));
+  assert.equal(outcome.failure.code, 'model-missing');
+  assert.deepEqual(readdirSync(dir), ['apple.png']);
+});
+
+test('the process survives a failed job and runs the next one', async () => {
+  const pid = client.state().pid;
   const { dir, request } = job(32);
-  const outcome = await client.run(request, model, () => undefined, neverCancelled());
+  const outcome = await client.generate(request, model, () => undefined, neverCancelled());
   assert.ok(outcome.ok);
   assert.ok(readdirSync(dir).includes('apple.glb'));
+  assert.equal(client.state().pid, pid, 'the same process ran it');
 });
 
-test('a worker that does not stop on cancel is terminated and its temporary files are swept', async () => {
-  // A worker stuck in an uninterruptible call (as inference is): it has begun writing, then blocks.
-  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-stuck-'));
+test('a process killed with SIGKILL in the middle of a job is reported as a crash, and the next job starts a new one', async () => {
+  const { dir, request } = job(256);
+  const before = client.state();
+  assert.ok(before.pid !== undefined);
+  let killed = false;
+  const outcome = await client.generate(
+    request,
+    model,
+    (p) => {
+      if (!killed && p.stage === 'surface' && p.fraction > 0) {
+        killed = true;
+        process.kill(before.pid!, 'SIGKILL');
+      }
+    },
+    neverCancelled(),
+  );
+  assert.ok(killed);
+  assert.ok(!outcome.ok && outcome.failure.kind === 'crashed', JSON.stringify(outcome));
+  assert.equal(outcome.failure.signal, 'SIGKILL');
+  assert.deepEqual(readdirSync(dir), ['apple.png'], 'nothing is left behind');
+  assert.ok(logs.some((line) => /stopped unexpectedly \(killed by SIGKILL\)/.test(line)));
+  assert.equal(client.state().crashes, before.crashes + 1);
+  assert.equal(client.state().pid, undefined);
+
+  const next = job(32);
+  const again = await client.generate(next.request, model, () => undefined, neverCancelled());
+  assert.ok(again.ok, JSON.stringify(!again.ok && again.failure));
+  const after = client.state();
+  assert.ok(after.pid !== undefined && after.pid !== before.pid);
+  assert.equal(after.starts, before.starts + 1);
+});
+
+test('a process killed between jobs is noticed, and the next job starts a new one', async () => {
+  const { request } = job(32);
+  assert.ok((await client.generate(request, model, () => undefined, neverCancelled())).ok);
+  const before = client.state();
+  process.kill(before.pid!, 'SIGKILL');
+  for (let i = 0; i < 100 && client.state().pid !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(client.state().pid, undefined, 'the exit was noticed');
+  assert.equal(client.state().crashes, before.crashes + 1);
+  const next = job(32);
+  const outcome = await client.generate(next.request, model, () => undefined, neverCancelled());
+  assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.failure));
+  assert.ok(readdirSync(next.dir).includes('apple.step'));
+  assert.equal(client.state().starts, before.starts + 1);
+});
+
+/** A pipeline process that has begun writing a job's temporary file and then hangs in native-like code. */
+function stuckProcessScript(dir: string): string {
   const script = path.join(dir, 'stuck-worker.js');
   writeFileSync(
     script,
-    `const { parentPort } = require('node:worker_threads');
-     const fs = require('node:fs');
+    `const fs = require('node:fs');
      const path = require('node:path');
-     parentPort.on('message', (m) => {
-       if (m.type !== 'run') return;
-       const out = path.join(path.dirname(m.request.imagePath), '.apple.glb.' + m.request.tag + '.i3d-tmp');
+     process.on('message', (m) => {
+       if (m.type !== 'job') return;
+       const out = path.join(path.dirname(m.input.request.imagePath), '.apple.glb.' + m.input.request.tag + '.i3d-tmp');
        fs.writeFileSync(out, 'partial');
-       parentPort.postMessage({ type: 'progress', jobId: m.jobId, progress: { stage: 'write', fraction: 0.5, message: 'writing' } });
+       process.send({ type: 'progress', jobId: m.jobId, progress: { stage: 'write', fraction: 0.5, message: 'writing' } });
        const until = Date.now() + 60000;
        while (Date.now() < until) {}
      });`,
   );
+  return script;
+}
+
+test('a process that does not stop on cancel is killed and its temporary files are swept', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-stuck-'));
   const image = path.join(dir, 'apple.png');
   copyFileSync(path.join(root, 'samples', 'apple.png'), image);
-  const stuck = new PipelineClient(script, (line) => logs.push(line));
+  const stuck = new PipelineClient(stuckProcessScript(dir), (line) => logs.push(line));
   let cancel: (() => void) | undefined;
   const started = Date.now();
-  const outcome = await stuck.run(
+  const outcome = await stuck.generate(
     { imagePath: image, formats: ['glb'], resolution: 32, threshold: 25, longestSideMm: 100, existing: 'fail' },
     model,
     () => cancel?.(),
     { onCancel: (listener) => (cancel = listener) },
   );
   assert.deepEqual(!outcome.ok && outcome.failure, { kind: 'cancelled' });
-  assert.ok(Date.now() - started < 10_000, 'terminated after the grace period, not after the stuck call');
+  assert.ok(Date.now() - started < 10_000, 'killed after the grace period, not after the stuck call');
   assert.deepEqual(readdirSync(dir).sort(), ['apple.png', 'stuck-worker.js']);
-  assert.ok(logs.some((line) => /terminating its worker/.test(line)));
+  assert.ok(logs.some((line) => /stopping the pipeline process/.test(line)));
+  await stuck.dispose();
+});
+
+test('a process killed while it writes leaves no temporary file: the client sweeps once it is dead', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'i3d-killed-'));
+  const image = path.join(dir, 'apple.png');
+  copyFileSync(path.join(root, 'samples', 'apple.png'), image);
+  const stuck = new PipelineClient(stuckProcessScript(dir), (line) => logs.push(line));
+  const outcome = await stuck.generate(
+    { imagePath: image, formats: ['glb'], resolution: 32, threshold: 25, longestSideMm: 100, existing: 'fail' },
+    model,
+    () => process.kill(stuck.state().pid!, 'SIGKILL'),
+    neverCancelled(),
+  );
+  assert.ok(!outcome.ok && outcome.failure.kind === 'crashed', JSON.stringify(outcome));
+  assert.deepEqual(readdirSync(dir).sort(), ['apple.png', 'stuck-worker.js']);
   await stuck.dispose();
 });
 
@@ -140,7 +245,7 @@ function pngSize(png: Uint8Array): { width: number; height: number } {
 test('the network input comes back as PNG bytes, and an image with transparency keeps its background', async () => {
   const { dir, request } = job(32);
   const segmenter = writeTestSegmenter(path.join(dir, 'net'), 'u2net.onnx', { width: 320, height: 320 });
-  const outcome = await client.run(
+  const outcome = await client.generate(
     { ...request, background: { mode: 'auto', model: { kind: 'file', file: segmenter, network: 'u2net' } } },
     model,
     () => undefined,
@@ -156,7 +261,7 @@ test('the network input comes back as PNG bytes, and an image with transparency 
   assert.ok(input.objectShare > 0.05 && input.objectShare < 0.95, `objectShare ${input.objectShare}`);
 });
 
-test('an opaque image has its background removed in the worker, and the segmenter stays open between jobs', async () => {
+test('an opaque image has its background removed in the pipeline process, and the segmenter stays open between jobs', async () => {
   const loads = (file: string): number =>
     logs.filter((line) => line.startsWith('Loaded the u2net background-removal network from ') && line.includes(file)).length;
   const { dir, request } = job(32);
@@ -165,7 +270,7 @@ test('an opaque image has its background removed in the worker, and the segmente
   const first = writeTestSegmenter(path.join(dir, 'net'), 'first.onnx', { width: 320, height: 320 });
   const second = writeTestSegmenter(path.join(dir, 'net'), 'second.onnx', { width: 320, height: 320 });
   const run = async (file: string, outDir: string) => {
-    const outcome = await client.run(
+    const outcome = await client.generate(
       { ...request, imagePath: photo, outDir, background: { mode: 'auto', model: { kind: 'file', file, network: 'u2net' } } },
       model,
       () => undefined,

@@ -19,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { DecodedImage } from '../../src/pipeline/image/decode.js';
 import { UserError } from '../../src/pipeline/errors.js';
+import { plainHint } from '../fixtures/userErrors.js';
 import {
   foregroundBox,
   naiveCutout,
@@ -221,7 +222,7 @@ function expectUserError(fn: () => unknown, code: string): UserError {
   } catch (err) {
     assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
     assert.equal(err.code, code);
-    assert.ok(err.hint.length > 0, 'a user error says what to do');
+    assert.ok(plainHint(err.hint).trim().length > 0, 'a user error says what to do');
     return err;
   }
   assert.fail(`expected a UserError ${code}`);

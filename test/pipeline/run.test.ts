@@ -8,6 +8,7 @@ import { generateFromImage, type GenerateRequest } from '../../src/pipeline/run.
 import { loadModel, type LoadedModel } from '../../src/pipeline/network/session.js';
 import { writeStandinModels, standinExpectation } from '../../src/pipeline/network/standinModel.js';
 import { UserError } from '../../src/pipeline/errors.js';
+import { namesOption, plainHint } from '../fixtures/userErrors.js';
 import { decodeImage } from '../../src/pipeline/image/decode.js';
 import { networkInput } from '../../src/pipeline/image/frame.js';
 import { CancelledError } from '../../src/pipeline/progress.js';
@@ -145,7 +146,8 @@ test('no surface: a threshold above the peak density says so and writes nothing'
   await assert.rejects(generateFromImage(request(image, { threshold: 1e30 }), { model }), (err: unknown) => {
     assert.ok(err instanceof UserError && err.code === 'no-surface');
     assert.match(err.message, /peak/);
-    assert.match(err.hint, /threshold/);
+    assert.ok(namesOption(err.hint, 'threshold'), plainHint(err.hint));
+    assert.match(plainHint(err.hint), /Lower the threshold .* below \d/);
     return true;
   });
   assert.deepEqual(listing(dir), ['n.png']);

@@ -23,7 +23,7 @@ import {
   formatRate,
 } from '../../src/pipeline/network/store/progressFormat.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
-import { rejectsWith } from '../fixtures/userErrors.js';
+import { plainHint, rejectsWith } from '../fixtures/userErrors.js';
 
 const MODEL_PATH = '/stabilityai/TripoSR/resolve/main/model.ckpt';
 const CONFIG_PATH = '/stabilityai/TripoSR/resolve/main/config.yaml';
@@ -381,7 +381,7 @@ describe('ModelStore', { timeout: 60_000 }, () => {
     const hashed: number[] = [];
     const err = await rejectsWith(fresh.verify({ onProgress: (p) => hashed.push(p.received) }), 'checksum-mismatch');
     assert.match(err.message, /model\.ckpt .* SHA-256 differs/);
-    assert.ok(err.hint.includes(store.dir), 'tells the user which folder to delete');
+    assert.ok(plainHint(err.hint).includes(store.dir), 'tells the user which folder to delete');
     assert.equal((await fresh.status()).state, 'complete-unverified');
     // The store that downloaded it must notice the change too, not trust its earlier hash.
     await rejectsWith(store.verify(), 'checksum-mismatch');
@@ -442,7 +442,7 @@ describe('ModelStore', { timeout: 60_000 }, () => {
     await writeFile(store.lockPath, JSON.stringify({ pid: process.ppid, hostname: hostname(), createdAt: new Date().toISOString() }));
     const err = await rejectsWith(store.remove(), 'model-busy');
     assert.match(err.message, new RegExp(`pid ${process.ppid}`));
-    assert.ok(err.hint.includes(store.lockPath));
+    assert.ok(plainHint(err.hint).includes(store.lockPath));
     await rm(store.lockPath);
   });
 

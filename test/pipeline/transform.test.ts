@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toFrame } from '../../src/pipeline/mesh/transform.js';
+import { cadToGltf, toCadFrame, toFrame } from '../../src/pipeline/mesh/transform.js';
 import type { Mesh } from '../../src/pipeline/mesh/mesh.js';
 
 // A tetrahedron in the network's frame with one marked vertex on each axis: the front (+X, towards
@@ -58,4 +58,26 @@ test('both frames are rotations: orientation (signed volume sign) is kept', () =
   assert.ok(before > 0);
   assert.ok(signedVolume(toFrame(mesh, 'gltf', 100)) > 0);
   assert.ok(signedVolume(toFrame(mesh, 'cad', 100)) > 0);
+});
+
+test('a Y-up file comes into the CAD frame standing up, front towards −Y, in millimetres, where it was', () => {
+  // The tetrahedron read as a Y-up file in metres: its +Z is the front, +Y up, +X right.
+  const file: Mesh = { ...mesh, positions: new Float32Array([1, 2, 3, 1.5, 2, 3, 1, 2.25, 3, 1, 2, 3.4]) };
+  const out = toCadFrame(file, 'y', 1000);
+  assert.deepEqual(vertex(out, 0).map(Math.round), [1000, -3000, 2000], 'kept in place, only its axes renamed');
+  const [o, r, u, f] = [0, 1, 2, 3].map((i) => vertex(out, i));
+  assert.ok(r[0] > o[0], 'right stays +X');
+  assert.ok(u[2] > o[2], 'up becomes +Z');
+  assert.ok(f[1] < o[1], 'front becomes −Y');
+  assert.deepEqual([...out.normals!.subarray(6, 9)].map((v) => v + 0), [0, 0, 1], 'the up normal turns with the mesh, unscaled');
+  assert.ok(signedVolume(out) > 0);
+  assert.deepEqual([...toCadFrame(file, 'z', 25.4).positions], [...file.positions].map((v) => Math.fround(v * 25.4)), 'a Z-up file only scales');
+});
+
+test('cadToGltf undoes toCadFrame of a Y-up file, back in metres', () => {
+  const file: Mesh = { ...mesh, positions: new Float32Array([1, 2, 3, 1.5, 2, 3, 1, 2.25, 3, 1, 2, 3.4]) };
+  const back = cadToGltf(toCadFrame(file, 'y', 1000));
+  back.positions.forEach((v, i) => assert.ok(Math.abs(v - file.positions[i]) < 1e-6, `coordinate ${i}: ${v}`));
+  assert.deepEqual([...back.normals!], [...file.normals!]);
+  assert.ok(signedVolume(back) > 0);
 });

@@ -7,12 +7,14 @@ import * as path from 'node:path';
 import DxfParser from 'dxf-parser';
 import { buildSync } from 'esbuild';
 import type { Mesh } from '../../src/pipeline/mesh/mesh.js';
-import { UserError } from '../../src/pipeline/errors.js';
+import { UserError, type Hint } from '../../src/pipeline/errors.js';
+import { namesAction, namesOption, plainHint } from '../fixtures/userErrors.js';
 import { CancelledError } from '../../src/pipeline/progress.js';
 import { encodeGlb } from '../../src/pipeline/writers/glb.js';
 import { encodeDxf } from '../../src/pipeline/writers/dxf.js';
 import { encodeStep } from '../../src/pipeline/writers/step.js';
-import { OUTPUT_FORMATS, outputBaseName, plannedOutputPaths } from '../../src/pipeline/writers/outputs.js';
+import { outputBaseName, plannedOutputPaths } from '../../src/pipeline/writers/outputs.js';
+import { OUTPUT_FORMAT_IDS } from '../../src/pipeline/writers/outputFormats.js';
 import { sweepTemporaryFiles, writeFilesSafely, type PendingFile } from '../../src/pipeline/writers/safeWrite.js';
 import {
   degenerateCube,
@@ -602,10 +604,10 @@ describe('outputBaseName / plannedOutputPaths', () => {
   });
 
   it('plans one path per format next to the image or in the chosen folder', () => {
-    assert.deepEqual([...OUTPUT_FORMATS], ['glb', 'dxf', 'step', 'obj', 'stl', 'ply']);
+    assert.deepEqual([...OUTPUT_FORMAT_IDS], ['glb', 'dxf', 'step', 'obj', 'stl', 'ply']);
     const image = path.join(path.sep, 'photos', 'cat.png');
     assert.deepEqual(
-      plannedOutputPaths(image, OUTPUT_FORMATS),
+      plannedOutputPaths(image, OUTPUT_FORMAT_IDS),
       ['glb', 'dxf', 'step', 'obj', 'stl', 'ply'].map((ext) => path.join(path.sep, 'photos', `cat.${ext}`)),
     );
     const out = path.join(path.sep, 'out');
@@ -671,7 +673,8 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
     assert.ok(error.message.includes(path.join(dir, 'm.dxf')), error.message);
     assert.ok(error.message.includes(path.join(dir, 'm.step')), error.message);
     assert.ok(!error.message.includes('m.glb'), 'names only the files that exist');
-    assert.match(error.hint, /imageTo3d\.existingFiles/);
+    assert.ok(namesOption(error.hint, 'existing'), plainHint(error.hint));
+    assert.deepEqual(error.details.existingFiles, [path.join(dir, 'm.dxf'), path.join(dir, 'm.step')]);
     assert.equal(await fsp.readFile(path.join(dir, 'm.dxf'), 'utf8'), 'old');
     assert.equal(await fsp.readFile(path.join(dir, 'm.step'), 'utf8'), 'old step');
     assert.deepEqual(await listing(), ['m.dxf', 'm.step']);
@@ -778,7 +781,7 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
         'output-not-writable',
       );
       assert.ok(error.message.includes(readOnly), error.message);
-      assert.match(error.hint, /--out/);
+      assert.ok(namesAction(error.hint, 'choose-output-folder'), plainHint(error.hint));
       assert.deepEqual(await fsp.readdir(readOnly), []);
       return;
     }
@@ -812,10 +815,10 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
       env: { ...process.env, HOME: os.tmpdir() },
     });
     assert.equal(child.status, 0, child.stderr);
-    const outcome = JSON.parse(child.stdout.trim().split('\n').pop()!) as { code?: string; message?: string; hint?: string };
+    const outcome = JSON.parse(child.stdout.trim().split('\n').pop()!) as { code?: string; message?: string; hint?: Hint };
     assert.equal(outcome.code, 'output-not-writable', JSON.stringify(outcome));
     assert.ok(outcome.message!.includes(readOnly), outcome.message);
-    assert.match(outcome.hint!, /--out/);
+    assert.ok(namesAction(outcome.hint!, 'choose-output-folder'), JSON.stringify(outcome.hint));
     assert.deepEqual(await fsp.readdir(readOnly), []);
   });
 

@@ -66,7 +66,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
   if (!info?.isFile()) {
     throw new UserError(
       `The background-removal network ${file} does not exist or is not a file.`,
-      'Check the path you gave for the background model, or leave it empty to download the network on first use.',
+      ['Check the path you gave for the background model (', { option: 'backgroundModelPath' }, '), or remove it to download the network on first use.'],
       'model-missing',
     );
   }
@@ -93,7 +93,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
       }
       throw new UserError(
         `The background-removal network ${file} is not an ONNX model this runtime can load (${firstLine(err)}).`,
-        `Use one of rembg's ONNX files for ${network} (for example ${network}.onnx), or leave the path empty to download it.`,
+        [`Use one of rembg's ONNX files for ${network} (for example ${network}.onnx) as `, { option: 'backgroundModelPath' }, ', or remove it to download the network.'],
         'model-invalid',
       );
     }
@@ -142,7 +142,11 @@ function checkInterface(session: ort.InferenceSession, recipe: SegmentationRecip
   if (problems.length > 0 || !input || !output) {
     throw new UserError(
       `${file} does not fit the ${network} background-removal network: ${problems.join('; ')}.`,
-      `${network} takes one image ${expected} and gives a mask [1,1,${recipe.inputHeight},${recipe.inputWidth}]. Choose the network that matches the file (imageTo3d.backgroundNetwork, or --background-network in the CLI), or another file.`,
+      [
+        `${network} takes one image ${expected} and gives a mask [1,1,${recipe.inputHeight},${recipe.inputWidth}]. Choose the network that matches the file (`,
+        { option: 'backgroundNetwork' },
+        '), or another file.',
+      ],
       'model-invalid',
     );
   }
@@ -237,14 +241,24 @@ export async function isolateObject(image: DecodedImage, segmenter: Segmenter | 
         : '';
     throw new UserError(
       `The background remover (${segmenter.network}) found no object in the image${why}.`,
-      'Use a photo where the object stands out from its background and fills a good part of the frame, try another background network (imageTo3d.backgroundNetwork, --background-network), or keep the background (imageTo3d.background: keep, --background keep) if the whole picture is the object.',
+      [
+        'Use a photo where the object stands out from its background and fills a good part of the frame, try another background network (',
+        { option: 'backgroundNetwork' },
+        '), or keep the background (',
+        { option: 'background', value: 'keep' },
+        ') if the whole picture is the object.',
+      ],
       'image-empty',
     );
   }
   if (coverage >= WHOLE_FRAME_SHARE) {
     throw new UserError(
       `The background remover (${segmenter.network}) took the whole picture as the object (${(100 * coverage).toFixed(1)}% of it), so there is no background to remove.`,
-      'Use a photo with some background around the object, or keep the background (imageTo3d.background: keep, --background keep) if the whole picture really is the object.',
+      [
+        'Use a photo with some background around the object, or keep the background (',
+        { option: 'background', value: 'keep' },
+        ') if the whole picture really is the object.',
+      ],
       'image-empty',
     );
   }

@@ -15,7 +15,7 @@ import type { DecodedImage } from './decode.js';
 import { UserError } from '../errors.js';
 import { IMAGE_SIZE } from '../network/contract.js';
 import { resizeBilinearAntialias, type PaddedRows } from './torchResize.js';
-import { FOREGROUND_RATIO } from './backgroundOptions.js';
+import { GENERATE_DEFAULTS } from '../generateOptions.js';
 
 /** TripoSR's input: 3 × 512 × 512 floats in [0, 1], channel-major. */
 export const NETWORK_IMAGE_SIZE = IMAGE_SIZE;
@@ -105,7 +105,7 @@ function div255(a: number): number {
  * RGBA image whose alpha marks the object, exactly as TripoSR builds it. An opaque image is the object
  * as a whole.
  */
-export function networkInput(image: DecodedImage, foregroundRatio = FOREGROUND_RATIO): Float32Array {
+export function networkInput(image: DecodedImage, foregroundRatio = GENERATE_DEFAULTS.foregroundRatio): Float32Array {
   checkForegroundRatio(foregroundRatio);
   const box = foregroundBox(image);
   if (box.width === 0 || box.height === 0) {
@@ -121,7 +121,7 @@ export function networkInput(image: DecodedImage, foregroundRatio = FOREGROUND_R
   if (canvas > MAX_CANVAS_SIDE) {
     throw new UserError(
       `The foreground ratio ${foregroundRatio} would frame this ${side}-pixel object on a ${canvas}-pixel canvas, larger than ${MAX_CANVAS_SIDE}.`,
-      'Use a larger foreground ratio (TripoSR uses 0.85).',
+      ['Use a larger foreground ratio (', { option: 'foregroundRatio' }, '; TripoSR uses 0.85).'],
       'invalid-option',
     );
   }

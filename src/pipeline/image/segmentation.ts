@@ -13,10 +13,10 @@
  */
 import type { DecodedImage } from './decode.js';
 import { pilResize, pilResizeRgbOfRgba } from './pilResample.js';
+import type { SegmentationNetwork } from './backgroundOptions.js';
 
-export type SegmentationNetwork = 'u2net' | 'u2netp' | 'isnet-general-use' | 'birefnet-general-lite';
-
-export const SEGMENTATION_NETWORKS: readonly SegmentationNetwork[] = ['u2net', 'u2netp', 'isnet-general-use', 'birefnet-general-lite'];
+// Named in backgroundOptions.ts, which the extension host can load without this module's code.
+export { SEGMENTATION_NETWORKS, type SegmentationNetwork } from './backgroundOptions.js';
 
 /** What a network takes and what rembg applies to its first output before normalising it. */
 export interface SegmentationRecipe {

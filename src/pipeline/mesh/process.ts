@@ -9,6 +9,7 @@ import { closeSmallHoles } from './holes.js';
 import { taubinSmooth } from './smooth.js';
 import { decimate } from './decimate.js';
 import { throwIfAborted } from '../progress.js';
+import { GENERATE_DEFAULTS } from '../generateOptions.js';
 
 export interface MeshProcessing {
   readonly floaterFraction?: number;
@@ -26,8 +27,15 @@ export interface ProcessingReport {
 
 const DEFAULT_MAX_HOLE_EDGES = 64;
 
-/** What the mesh stage does unless told otherwise (the CLI's and the settings' defaults). */
-export const DEFAULT_MESH_PROCESSING = Object.freeze({ floaterFraction: 0.02, smoothingIterations: 10, targetTriangles: 100_000 } as const);
+/**
+ * The mesh stage as the front ends run it unless told otherwise. An absent field of MeshProcessing
+ * turns its step off; these are the values a user gets without choosing.
+ */
+export const DEFAULT_MESH_PROCESSING: Required<Omit<MeshProcessing, 'maxHoleEdges'>> = Object.freeze({
+  floaterFraction: GENERATE_DEFAULTS.floaterFraction,
+  smoothingIterations: GENERATE_DEFAULTS.smoothingIterations,
+  targetTriangles: GENERATE_DEFAULTS.targetTriangles,
+});
 
 export function processMesh(
   input: Mesh,

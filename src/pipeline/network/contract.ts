@@ -156,9 +156,13 @@ export async function checkContract(
   if (issues.length > 0) {
     throw new UserError(
       `The model in ${dir} does not match TripoSR's interface: ${issues.join('; ')}.`,
-      'Expected encoder image float32 [1,3,512,512] → scene_codes float32 [1,3,40,64,64], and decoder ' +
-        'scene_codes + points float32 [1,P,3] → density float32 [1,P,1], color float32 [1,P,3]. ' +
-        'Use an export made for this extension, or rebuild the stand-in.',
+      [
+        'Expected encoder image float32 [1,3,512,512] → scene_codes float32 [1,3,40,64,64], and decoder ' +
+          'scene_codes + points float32 [1,P,3] → density float32 [1,P,1], color float32 [1,P,3]. ' +
+          'Use an export made for Image to 3D; if this is the built-in stand-in, ',
+        { action: 'reinstall' },
+        '.',
+      ],
       'model-invalid',
     );
   }

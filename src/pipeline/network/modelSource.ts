@@ -80,7 +80,7 @@ async function prepareManaged(spec: Extract<ModelSpec, { kind: 'managed' }>, opt
         status.state === 'partial'
           ? `TripoSR's weights are only partly downloaded (${formatBytes(status.bytes)} in ${store.dir}).`
           : `TripoSR's weights are not downloaded yet (about 1.7 GB, into ${store.dir}).`,
-        'Run "Image to 3D: Download Model" (or the CLI without --no-download) to fetch them; an interrupted download resumes.',
+        [{ action: 'download-model' }, ' to fetch them; an interrupted download resumes.'],
         'model-missing',
       );
     }
@@ -115,7 +115,7 @@ async function prepareCheckpoint(spec: Extract<ModelSpec, { kind: 'checkpoint' }
         `The TripoSR ${what} ${file} does not exist.`,
         what === 'config.yaml'
           ? 'Put the config.yaml that came with the checkpoint beside it.'
-          : 'Check the setting imageTo3d.checkpointPath (or --model), or clear it to use the downloaded model.',
+          : ['Check ', { option: 'checkpointPath' }, ', or remove it to use the downloaded model.'],
         'model-missing',
       );
     }

@@ -3,11 +3,10 @@
  * for the chosen network, downloaded into the model store on first use (progress, resume, mirrors,
  * the publisher's MD5 checked once, the SHA-256 recorded and checked before each use), like TripoSR.
  */
-import manifestJson from '../../../models/manifest.json';
 import { UserError } from '../errors.js';
 import type { ProgressSink } from '../progress.js';
 import type { SegmentationNetwork } from '../image/segmentation.js';
-import { downloadableModel, parseManifest, type DownloadableManifestModel } from './store/manifest.js';
+import { segmentationManifest } from './segmentationManifest.js';
 import { formatBytes } from './store/progressFormat.js';
 import { storeFor, storeProgress } from './store/modelStore.js';
 
@@ -25,19 +24,14 @@ export type SegmentationModelSpec =
       readonly urlOverrides?: Readonly<Record<string, string>>;
     };
 
+export { segmentationManifest };
+
 export interface PrepareSegmentationOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressSink;
   readonly log?: (line: string) => void;
 }
 
-export function segmentationManifest(network: SegmentationNetwork): DownloadableManifestModel {
-  const model = downloadableModel(parseManifest(manifestJson), network);
-  if (model.kind !== 'segmentation' || model.files.length !== 1) {
-    throw new Error(`models/manifest.json: ${network} must be a segmentation model with one file.`);
-  }
-  return model;
-}
 
 /** The ONNX file to load for `spec`, downloading it first when allowed. */
 export async function prepareSegmentationModel(spec: SegmentationModelSpec, options: PrepareSegmentationOptions = {}): Promise<string> {
@@ -53,7 +47,14 @@ export async function prepareSegmentationModel(spec: SegmentationModelSpec, opti
         status.state === 'partial'
           ? `The ${spec.network} background-removal network is only partly downloaded (${formatBytes(status.bytes)} in ${store.dir}).`
           : `Removing the background needs the ${spec.network} network, which is not downloaded yet.`,
-        'Allow the download (the CLI downloads unless --no-download is given), point at a file you have (imageTo3d.backgroundModelPath, --background-model FILE), or keep the background (imageTo3d.background: keep, --background keep).',
+        [
+          { action: 'allow-download' },
+          ', point at a file you have (',
+          { option: 'backgroundModelPath' },
+          '), or keep the background (',
+          { option: 'background', value: 'keep' },
+          ').',
+        ],
         'background-model-missing',
       );
     }

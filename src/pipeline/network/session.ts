@@ -13,7 +13,7 @@ import { access, open, readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors.js';
+import { UserError, type Hint } from '../errors.js';
 import { checkContract, IMAGE_LENGTH, IMAGE_SIZE, SCENE_CODES_DIMS, SCENE_CODES_LENGTH } from './contract.js';
 import { firstLine, probe, providerList, quietOrt } from './providers.js';
 
@@ -42,9 +42,16 @@ export interface LoadModelOptions {
 // ---------------------------------------------------------------------------------------------------
 // Loading
 
-const MISSING_HINT =
-  'Put the TripoSR model files (encoder.onnx and decoder.onnx) in that folder, or build the stand-in model ' +
-  'there with: node --import tsx scripts/build-standin-model.ts <folder>';
+const MISSING_HINT: Hint = [
+  'Put the TripoSR model files (encoder.onnx and decoder.onnx) in that folder, point ',
+  { option: 'modelPath' },
+  ' at a folder that has them, or try the built-in stand-in (',
+  { option: 'model', value: 'standin' },
+  // The stand-in ships with the program, so a missing one means a damaged installation.
+  "); if that folder is the stand-in's, ",
+  { action: 'reinstall' },
+  '.',
+];
 
 async function checkFile(path: string): Promise<void> {
   let info: Stats;
@@ -111,7 +118,7 @@ async function createSessions(
       if (provider !== 'cpu') throw new ProviderFailed(`${provider} could not load ${path}: ${firstLine(e)}`);
       throw new UserError(
         `Cannot load model file ${path}: ${firstLine(e)}`,
-        'The file is not a valid ONNX model for this runtime. Replace it with an intact export (or rebuild the stand-in).',
+        ['The file is not a valid ONNX model for this runtime. Replace it with an intact export; if it is the built-in stand-in, ', { action: 'reinstall' }, '.'],
         'model-invalid',
       );
     }

@@ -1,14 +1,15 @@
 import type { Mesh } from '../mesh/mesh.js';
 import { UserError } from '../errors.js';
+import { toHint, type Hint } from '../hint.js';
 import { encodeGlb } from './glb.js';
 import { encodeDxfBytes, type DxfEntityKind } from './dxf.js';
 import { encodeStepBytes } from './step.js';
 import { encodeObj } from './obj.js';
 import { encodeStl } from './stl.js';
 import { encodePly } from './ply.js';
-import { MAX_TRIANGLES, usesCadFrame, type OutputFormat } from './outputs.js';
+import { isOutputFormat, OUTPUT_FORMAT_IDS, OUTPUT_FORMATS, type OutputFormat } from './outputFormats.js';
 
-/** The same mesh in both frames the writers take. */
+/** The same mesh in both frames the writers take; OUTPUT_FORMATS says which each format gets. */
 export interface OutputFrames {
   /** Z up, millimetres, sRGB colours: every format but GLB. */
   readonly cad: Mesh;
@@ -24,40 +25,42 @@ export interface EncodeOptions {
   readonly dxfEntity: DxfEntityKind;
 }
 
+type Encoder = (mesh: Mesh, options: EncodeOptions) => Uint8Array | string;
+
+/**
+ * The writer of each format. Kept here rather than in OUTPUT_FORMATS: the extension host imports the
+ * formats' facts to name files and fill pickers, and must not load every writer to do so.
+ */
+const ENCODERS: { readonly [F in OutputFormat]: Encoder } = {
+  glb: (mesh, { name, generator }) => encodeGlb(mesh, { generator, name }),
+  dxf: (mesh, { name, dxfEntity }) => encodeDxfBytes(mesh, { layer: name, entity: dxfEntity }),
+  step: (mesh, { name, generator }) => encodeStepBytes(mesh, { name, generator }),
+  obj: (mesh, { name, generator }) => encodeObj(mesh, { name, generator }),
+  stl: (mesh, { name, generator }) => encodeStl(mesh, { name, generator }),
+  ply: (mesh, { generator }) => encodePly(mesh, { generator }),
+};
+
 /** One file's contents, in the frame its format expects. */
 export function encodeOutput(format: OutputFormat, frames: OutputFrames, options: EncodeOptions): Uint8Array | string {
-  const mesh = usesCadFrame(format) ? frames.cad : frames.gltf;
-  const { name, generator } = options;
-  switch (format) {
-    case 'glb':
-      return encodeGlb(mesh, { generator, name });
-    case 'dxf':
-      return encodeDxfBytes(mesh, { layer: name, entity: options.dxfEntity });
-    case 'step':
-      return encodeStepBytes(mesh, { name, generator });
-    case 'obj':
-      return encodeObj(mesh, { name, generator });
-    case 'stl':
-      return encodeStl(mesh, { name, generator });
-    case 'ply':
-      return encodePly(mesh, { generator });
-    default:
-      throw new UserError(`Unknown output format "${String(format)}".`, 'Use glb, dxf, step, obj, stl or ply.', 'invalid-option');
+  // Formats also arrive from settings and worker messages, which the compiler cannot vouch for.
+  if (!isOutputFormat(format)) {
+    throw new UserError(`Unknown output format "${String(format)}".`, `Use one of ${OUTPUT_FORMAT_IDS.join(', ')}.`, 'invalid-option');
   }
+  return ENCODERS[format](frames[OUTPUT_FORMATS[format].frame], options);
 }
 
 /**
  * Refuses, before anything is built, a mesh too large for any of the chosen formats, naming each
- * format's limit; `remedy` says how this kind of run gets a smaller mesh.
+ * format's limit; `remedy` says how this kind of run gets a smaller mesh (the start of the hint).
  */
-export function checkTriangleLimits(formats: readonly OutputFormat[], triangles: number, remedy: string): void {
-  const tooLarge = formats.filter((f) => triangles > MAX_TRIANGLES[f]);
+export function checkTriangleLimits(formats: readonly OutputFormat[], triangles: number, remedy: string | Hint): void {
+  const tooLarge = formats.filter((f) => triangles > OUTPUT_FORMATS[f].maxTriangles);
   if (tooLarge.length === 0) return;
   throw new UserError(
     `The mesh has ${triangles.toLocaleString('en')} triangles, more than ${tooLarge
-      .map((f) => `${f.toUpperCase()} files are useful with (${Math.floor(MAX_TRIANGLES[f]).toLocaleString('en')})`)
+      .map((f) => `${f.toUpperCase()} files are useful with (${Math.floor(OUTPUT_FORMATS[f].maxTriangles).toLocaleString('en')})`)
       .join(' and ')}.`,
-    `${remedy}, or leave ${tooLarge.map((f) => f.toUpperCase()).join(' and ')} out of the output formats.`,
+    [...toHint(remedy), `, or leave ${tooLarge.map((f) => f.toUpperCase()).join(' and ')} out of the output formats.`],
     'mesh-too-large',
   );
 }

@@ -1,7 +1,8 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { plannedRunPaths, type OutputFormat } from './outputs.js';
+import { plannedRunPaths } from './outputs.js';
+import type { OutputFormat } from './outputFormats.js';
 import type { ExistingFilePolicy } from './safeWrite.js';
 
 /** Where a run's files go: next to their source unless `outDir` says otherwise. */
@@ -24,14 +25,17 @@ export interface OutputTarget {
 export async function checkOutputsBeforeRun(request: OutputTarget): Promise<void> {
   const paths = plannedRunPaths(request.sourcePath, request.formats, request.outDir, request.saveInput);
   if (request.existing === 'fail') {
-    for (const file of paths) {
-      if (await exists(file)) {
-        throw new UserError(
-          `${file} already exists and would be overwritten.`,
-          'Move or rename it, or choose what happens to existing files with the setting imageTo3d.existingFiles (ask, suffix or overwrite).',
-          'output-exists',
-        );
-      }
+    // All of them, not the first: a front end that asks "replace or keep both?" asks once for the set.
+    const existing: string[] = [];
+    for (const file of paths) if (await exists(file)) existing.push(file);
+    if (existing.length > 0) {
+      const one = existing.length === 1;
+      throw new UserError(
+        `${existing.join(', ')} already ${one ? 'exists' : 'exist'} and would be overwritten.`,
+        [`Move or rename ${one ? 'it' : 'them'}, or choose suffix or overwrite for existing files with `, { option: 'existing' }, '.'],
+        'output-exists',
+        { existingFiles: existing },
+      );
     }
   }
   const dir = path.dirname(paths[0]);
@@ -46,7 +50,7 @@ export async function checkOutputsBeforeRun(request: OutputTarget): Promise<void
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new UserError(
       `Cannot create files in the folder ${dir} (${code}).`,
-      'Choose another output folder (--out in the CLI; VS Code offers a folder picker).',
+      [{ action: 'choose-output-folder' }, '.'],
       'output-not-writable',
     );
   }

@@ -1,40 +1,10 @@
 import * as path from 'node:path';
-
-/** The files a run can write next to its source. */
-export type OutputFormat = 'glb' | 'dxf' | 'step' | 'obj' | 'stl' | 'ply';
-
-export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step', 'obj', 'stl', 'ply'] as const);
+import { isOutputFormat, OUTPUT_FORMAT_IDS, OUTPUT_FORMATS, type OutputFormat } from './outputFormats.js';
 
 /** How DXF files hold the mesh: R12 3DFACEs, an R12 polyface mesh, or an R2010 MESH entity. */
 export type DxfEntityKind = '3dface' | 'polyface' | 'mesh';
 
 export const DXF_ENTITY_KINDS: readonly DxfEntityKind[] = Object.freeze(['3dface', 'polyface', 'mesh'] as const);
-
-/** What a generation writes unless told otherwise: one file each for games, 2D/3D CAD and solid modellers. */
-export const DEFAULT_OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze(['glb', 'dxf', 'step'] as const);
-
-/**
- * The most triangles each format is written with. A STEP face costs a few hundred bytes and CAD tools
- * take minutes per 100 k of them; an R12 DXF face about 200 bytes and an OBJ triangle with its share
- * of vertices about 70, and text files are built as one string, which V8 caps at about 512 MB. Past
- * these sizes the file is of no use to anyone and building it would exhaust memory. The binary
- * formats hold anything uint32 indices can address.
- */
-export const MAX_TRIANGLES: Readonly<Record<OutputFormat, number>> = Object.freeze({
-  glb: 2 ** 32 / 3,
-  dxf: 2_000_000,
-  step: 500_000,
-  obj: 5_000_000,
-  stl: 2 ** 32 / 3,
-  ply: 2 ** 32 / 3,
-});
-
-/** Formats that take the CAD frame (Z up, millimetres); glTF has its own (Y up, metres). */
-export function usesCadFrame(format: OutputFormat): boolean {
-  return format !== 'glb';
-}
-
-const EXTENSIONS: Readonly<Record<OutputFormat, string>> = { glb: 'glb', dxf: 'dxf', step: 'step', obj: 'obj', stl: 'stl', ply: 'ply' };
 
 /** Parses a comma-separated list of formats, naming any it does not know. */
 export function parseOutputFormats(text: string): OutputFormat[] {
@@ -42,11 +12,11 @@ export function parseOutputFormats(text: string): OutputFormat[] {
     .split(',')
     .map((n) => n.trim().toLowerCase())
     .filter((n) => n !== '');
-  const unknown = names.filter((n) => !(OUTPUT_FORMATS as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !isOutputFormat(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new RangeError(`Unknown format(s) ${unknown.join(', ') || '(none given)'}; choose from ${OUTPUT_FORMATS.join(', ')}.`);
+    throw new RangeError(`Unknown format(s) ${unknown.join(', ') || '(none given)'}; choose from ${OUTPUT_FORMAT_IDS.join(', ')}.`);
   }
-  return [...new Set(names as OutputFormat[])];
+  return [...new Set(names.filter(isOutputFormat))];
 }
 
 /**
@@ -91,7 +61,7 @@ export function outputBaseName(sourcePath: string): string {
 export function plannedOutputPaths(sourcePath: string, formats: readonly OutputFormat[], outDir?: string): string[] {
   const folder = outDir ?? path.dirname(sourcePath);
   const base = outputBaseName(sourcePath);
-  return formats.map((format) => path.join(folder, `${base}.${EXTENSIONS[format]}`));
+  return formats.map((format) => path.join(folder, `${base}.${OUTPUT_FORMATS[format].extension}`));
 }
 
 /** What `--save-input` adds: the 512² image the encoder took, and the object's mask at the source's size. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError, type Hint } from '../errors.js';
 import { syncDirectory, syncFile } from '../files/durable.js';
 import { throwIfAborted } from '../progress.js';
 
@@ -32,10 +32,7 @@ const TAG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Highest " (n)" tried before giving up on finding a free set of names. */
 const MAX_SUFFIX = 9999;
 
-const CHOOSE_ANOTHER_FOLDER =
-  'Choose another output folder: --out <folder> on the command line, or the folder picker VS Code offers.';
-const EXISTING_FILES_HINT =
-  'Move or delete the existing file, or change the setting imageTo3d.existingFiles (ask / suffix / overwrite).';
+const CHOOSE_ANOTHER_FOLDER: Hint = [{ action: 'choose-output-folder' }, '.'];
 
 /** Errors from link() that mean "this file system cannot hard-link", not "the name is taken". */
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS', 'EMLINK', 'EINVAL', 'EISDIR']);
@@ -290,7 +287,13 @@ async function removeQuietly(filePath: string): Promise<void> {
 
 function outputExists(paths: readonly string[]): UserError {
   const names = paths.map((p) => `"${p}"`).join(', ');
-  return new UserError(`${names} already ${paths.length === 1 ? 'exists' : 'exist'}.`, EXISTING_FILES_HINT, 'output-exists');
+  const one = paths.length === 1;
+  return new UserError(
+    `${names} already ${one ? 'exists' : 'exist'}.`,
+    [`Move or delete the existing ${one ? 'file' : 'files'}, or choose suffix or overwrite for existing files with `, { option: 'existing' }, '.'],
+    'output-exists',
+    { existingFiles: paths },
+  );
 }
 
 /** Maps a failure to create or fill a temporary in `dir` to what the user can act on. */
@@ -320,7 +323,7 @@ function commitError(error: unknown, final: string): UserError | undefined {
     case 'EBUSY':
       return new UserError(
         `Cannot write "${final}": the file or its folder is read-only, or the file is open in another program.`,
-        `Close any program that has the file open. ${CHOOSE_ANOTHER_FOLDER}`,
+        ['Close any program that has the file open. ', ...CHOOSE_ANOTHER_FOLDER],
         'output-not-writable',
       );
     default:

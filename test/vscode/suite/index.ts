@@ -59,10 +59,16 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false });
   mocha.reporter(collectingReporter(Mocha.reporters.Base, records));
   // The test files are bundled into this one; define mocha's globals (suite, test, …) before they load.
+  mocha.suite.emit('pre-require', globalThis, 'process.test.ts', mocha);
+  const { activationSuite, crashSuite } = await import('./process.test.js');
+  // Before anything activates the extension, so activation is measured on its own.
+  activationSuite();
   mocha.suite.emit('pre-require', globalThis, 'generate.test.ts', mocha);
   await import('./generate.test.js');
   mocha.suite.emit('pre-require', globalThis, 'convert.test.ts', mocha);
   await import('./convert.test.js');
+  // Last: they kill the pipeline process the other suites used.
+  crashSuite();
 
   log(`running in VS Code ${vscode.version}, workspace ${folder.uri.fsPath}`);
   await new Promise<void>((resolve) => mocha.run(() => resolve()));

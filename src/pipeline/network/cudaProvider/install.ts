@@ -211,7 +211,7 @@ export class ProviderFolderNotWritableError extends UserError {
   ) {
     super(
       `Cannot write the CUDA provider into ${dir} (${systemCode}): that is onnxruntime-node's folder, where ONNX Runtime looks for it, and this user may not change it.`,
-      `Make the folder writable for this user (for example: sudo chown -R "$USER" "${dir}"), or install the extension into your own user profile rather than system-wide, then run the installation again.`,
+      [`Make the folder writable for this user (for example: sudo chown -R "$USER" "${dir}"), or `, { action: 'install-per-user' }, ', then run the installation again.'],
       'provider-install-failed',
     );
     this.name = 'ProviderFolderNotWritableError';
@@ -221,7 +221,7 @@ export class ProviderFolderNotWritableError extends UserError {
 function folderMissing(dir: string, what: string): UserError {
   return new UserError(
     `Cannot install the CUDA provider: onnxruntime-node's native folder ${dir} ${what}.`,
-    'The extension installation looks incomplete. Reinstall the extension, then try again.',
+    ['The installation looks incomplete. ', { action: 'reinstall' }, ', then try again.'],
     'provider-install-failed',
   );
 }
@@ -256,7 +256,7 @@ function clause(message: string): string {
 function packageProblem(nupkg: string, what: string): UserError {
   return new UserError(
     `The CUDA provider package ${path.basename(nupkg)} ${what}. Nothing was installed.`,
-    'The package has been deleted. Run the installation again to download it afresh; if this keeps happening, the package on the server is not the one this extension expects.',
+    'The package has been deleted. Run the installation again to download it afresh; if this keeps happening, the package on the server is not the one this version of Image to 3D expects.',
     'provider-install-failed',
   );
 }
@@ -317,13 +317,19 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
   const { signal } = options;
   const host = options.host ?? HOST;
   const reason = notApplicableReason(host);
-  if (reason !== undefined) throw new UserError(`The CUDA provider cannot be installed here. ${reason}`, 'Choose another execution provider.', 'provider-install-failed');
+  if (reason !== undefined) {
+    throw new UserError(
+      `The CUDA provider cannot be installed here. ${reason}`,
+      ['Choose another execution provider (', { option: 'executionProviders' }, ').'],
+      'provider-install-failed',
+    );
+  }
   const binDir = path.resolve(options.ortBinDir ?? defaultOrtBinDir(host));
   const version = options.version ?? (await ortVersionFor(binDir));
   if (version === undefined) {
     throw new UserError(
       `Cannot tell which onnxruntime-node version ${binDir} belongs to, so not which CUDA provider to install.`,
-      'Reinstall the extension, then try again.',
+      [{ action: 'reinstall' }, ', then try again.'],
       'provider-install-failed',
     );
   }
@@ -516,7 +522,7 @@ async function unpackProviderFiles(nupkg: string, workDir: string, binDir: strin
     const unsupported = entries.find((e) => e.method !== METHOD_DEFLATED && e.method !== METHOD_STORED);
     if (unsupported) {
       discard = true;
-      throw packageProblem(nupkg, `stores ${unsupported.name} with zip compression method ${unsupported.method}, which this extension cannot unpack`);
+      throw packageProblem(nupkg, `stores ${unsupported.name} with zip compression method ${unsupported.method}, which Image to 3D cannot unpack`);
     }
 
     const total = entries.reduce((sum, e) => sum + e.size, 0);

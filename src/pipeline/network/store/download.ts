@@ -410,7 +410,7 @@ function connectFailure(ctx: RequestContext, url: URL, reason: string): UserErro
 
 function httpStatusError(ctx: RequestContext, status: number, statusText: string | undefined): UserError {
   let hint: string;
-  if (status === 404 || status === 410) hint = 'The file is no longer at that address. A newer version of the extension may know where it went.';
+  if (status === 404 || status === 410) hint = 'The file is no longer at that address. A newer version of Image to 3D may know where it went.';
   else if (status === 401 || status === 403) hint = 'The server refused access to the file. A proxy or firewall may be blocking it; try from another network.';
   else if (status === 429) hint = 'The server is limiting requests. Wait a few minutes, then try again.';
   else if (status >= 500) hint = 'The server had a problem. Try again in a few minutes.';
@@ -431,7 +431,7 @@ function protocolError(ctx: RequestContext, status: number, what: string): UserE
 function sizeMismatch(ctx: RequestContext, what: string, expected: number): UserError {
   return new UserError(
     `The download of ${ctx.label} was refused: ${what}, but it should be ${describeSize(expected)}.`,
-    'The file on the server differs from the one this extension expects, or a proxy altered it. Try again later; if it persists, a newer version of the extension may be needed.',
+    'The file on the server differs from the one this version of Image to 3D expects, or a proxy altered it. Try again later; if it persists, a newer version may be needed.',
     'download-failed',
   );
 }

@@ -312,7 +312,7 @@ export class ModelStore {
     await fsp.rm(this.filePath(file.name), { force: true });
     throw new UserError(
       `${file.name} does not match the published file (${wrongSize ? `${size} bytes instead of ${file.size}` : 'different SHA-256'}) and was deleted.`,
-      'Run the download again. If this keeps happening, a proxy may be altering the download, or the published file has changed and a newer version of the extension is needed.',
+      'Run the download again. If this keeps happening, a proxy may be altering the download, or the published file has changed and a newer version of Image to 3D is needed.',
       'checksum-mismatch',
     );
   }

@@ -1,7 +1,8 @@
 import { DEFAULT_ACI } from './color.js';
 import type { DxfModel } from './model.js';
 import { splitTriangles } from './split.js';
-import { DxfWriter, EOL, digitCount, formatIndices, pointTags, tags, vertexTextLength } from './text.js';
+import { decimalDigitCount } from '../numberText.js';
+import { DxfWriter, EOL, formatIndices, pointTags, tags, vertexTextLength } from './text.js';
 
 /**
  * AutoCAD R12 (AC1009) ASCII DXF: the oldest version practically every CAD and CAM program still
@@ -68,7 +69,7 @@ export function writeR12Polyfaces(model: DxfModel): DxfWriter {
   for (const block of blocks) {
     expected += 256 + block.vertices.length * (vertexStart.length + VERTEX_FRAME_BYTES + vertexEnd.length);
     for (const v of block.vertices) expected += vertexTextLength(coordinates, v);
-    expected += (block.faces.length / 3) * (faceFrame + 3 * digitCount(block.vertices.length));
+    expected += (block.faces.length / 3) * (faceFrame + 3 * decimalDigitCount(block.vertices.length));
   }
 
   const out = new DxfWriter(expected);

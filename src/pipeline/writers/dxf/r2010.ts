@@ -1,7 +1,8 @@
 import { DEFAULT_ACI } from './color.js';
 import type { DxfModel } from './model.js';
 import { splitTriangles } from './split.js';
-import { DxfWriter, EOL, digitCount, formatIndices, formatNumber, hexHandle, pointTags, tags, vertexTextLength } from './text.js';
+import { decimalDigitCount } from '../numberText.js';
+import { DxfWriter, EOL, formatIndices, formatNumber, hexHandle, pointTags, tags, vertexTextLength } from './text.js';
 
 /**
  * AutoCAD 2010 (AC1024) ASCII DXF holding the mesh as MESH entities (AcDbSubDMesh).
@@ -76,7 +77,7 @@ export function writeR2010Mesh(model: DxfModel): DxfWriter {
   for (const block of blocks) {
     expected += 256 + block.vertices.length * VERTEX_FRAME_BYTES;
     for (const v of block.vertices) expected += vertexTextLength(coordinates, v);
-    expected += (block.faces.length / 3) * (FACE_FRAME_BYTES + 3 * digitCount(block.vertices.length));
+    expected += (block.faces.length / 3) * (FACE_FRAME_BYTES + 3 * decimalDigitCount(block.vertices.length));
   }
   const out = new DxfWriter(expected);
 

@@ -2,6 +2,7 @@
  * Output assembly shared by the DXF writers: number formatting, group-code pairs, and a writer that
  * puts ASCII straight into byte chunks.
  */
+import { decimalDigitCount, decimalText, decimalTextBound, writeDecimal, writeUint } from '../numberText.js';
 
 /** CRLF, as AutoCAD writes it; every reader accepts it. */
 export const EOL = '\r\n';
@@ -116,22 +117,14 @@ export function formatCoordinates(positions: Float32Array, used: Uint8Array): Fo
     for (let k = 0; k < 3; k++) {
       const i = v * 3 + k;
       if (used[v]) {
-        if (at + MAX_FIXED_LENGTH > bytes.length) {
+        if (at + MAX_COORDINATE_CHARS > bytes.length) {
           const grown = new Uint8Array(bytes.length * 2);
           grown.set(bytes.subarray(0, at));
           bytes = grown;
         }
-        // writeFixed, unrolled so that no double crosses a call (V8 would box each one).
         const x = positions[i]!;
-        const magnitude = Math.abs(x);
-        let end: number;
-        if (magnitude < FAST_LIMIT) {
-          const micro = Math.round(magnitude * 1e6);
-          const whole = Math.floor(micro / 1e6);
-          end = writeFixedParts(bytes, at, x < 0 && micro !== 0, whole, micro - whole * 1e6);
-        } else {
-          end = writeFixed(bytes, at, x);
-        }
+        if (!writableCoordinate(x)) throw coordinateError(x);
+        const end = writeDecimal(bytes, at, x, DECIMALS, 'when-fractional');
         if (end - at > longest) longest = end - at;
         at = end;
       }
@@ -150,10 +143,10 @@ export interface IndexText {
 /** Face records name each vertex many times: its index is formatted once, like its coordinates. */
 export function formatIndices(first: number, count: number): IndexText {
   const offsets = new Uint32Array(count + 1);
-  const bytes = new Uint8Array(count * digitCount(first + count) + 1);
+  const bytes = new Uint8Array(count * decimalDigitCount(first + count) + 1);
   let at = 0;
   for (let i = 0; i < count; i++) {
-    at = writeDigits(bytes, at, first + i);
+    at = writeUint(bytes, at, first + i);
     offsets[i + 1] = at;
   }
   return { bytes, offsets };
@@ -162,13 +155,6 @@ export function formatIndices(first: number, count: number): IndexText {
 /** Text length of vertex v's three coordinates. */
 export function vertexTextLength(coordinates: FormattedCoordinates, v: number): number {
   return coordinates.offsets[v * 3 + 3]! - coordinates.offsets[v * 3]!;
-}
-
-/** Decimal digits of a non-negative integer. */
-export function digitCount(n: number): number {
-  let digits = 1;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
-  return digits;
 }
 
 /** One group code and value per pair of arguments, each on its own line. */
@@ -183,91 +169,31 @@ export function pointTags(base: number, x: number, y: number, z: number): (strin
   return [base, formatNumber(x), base + 10, formatNumber(y), base + 20, formatNumber(z)];
 }
 
-/** Below this magnitude x·10⁶ is an exact integer in a double, so fixed point needs no toFixed. */
-const FAST_LIMIT = 1e9;
-
-/** Longest text writeFixed produces: sign, 15 integer digits, point, 6 decimals. */
-const MAX_FIXED_LENGTH = 23;
-
-const scratch = new Uint8Array(MAX_FIXED_LENGTH);
-
 /**
- * Fixed-point with up to 6 decimals, trailing zeros dropped: 1 nm at millimetre units, well past what
- * float32 input carries, and never in exponent form, which some R12 readers misparse.
+ * Up to 6 decimals, trailing zeros dropped: 1 nm at millimetre units, well past what float32 input
+ * carries. Exponent form, which some R12 readers misparse, never appears (numberText.ts).
  */
+const DECIMALS = 6;
+
+/** Beyond this the file would be of no use to a CAD program (and past 1e15, 6 decimals exceed a double's digits). */
+const MAX_COORDINATE = 1e15;
+
+const MAX_COORDINATE_CHARS = decimalTextBound(MAX_COORDINATE, DECIMALS);
+
+/** A number of the drawing (coordinate, view size) as DXF text. */
 export function formatNumber(x: number): string {
-  const end = writeFixed(scratch, 0, x);
-  return String.fromCharCode(...scratch.subarray(0, end));
+  if (!writableCoordinate(x)) throw coordinateError(x);
+  return decimalText(x, DECIMALS);
 }
 
-/**
- * formatNumber's text written as ASCII into `out` at `at`; returns the end. Below 10⁹ it rounds x·10⁶
- * half away from zero and writes the digits itself (no string is made); above, toFixed rounds the
- * exact binary value. The two differ only on ties below 10⁻⁶.
- */
-function writeFixed(out: Uint8Array, at: number, x: number): number {
-  checkCoordinate(x);
-  const magnitude = Math.abs(x);
-  if (magnitude >= FAST_LIMIT) return writeLargeFixed(out, at, x);
-  const micro = Math.round(magnitude * 1e6);
-  const whole = Math.floor(micro / 1e6);
-  return writeFixedParts(out, at, x < 0 && micro !== 0, whole, micro - whole * 1e6);
+/** One comparison, which NaN fails too: it runs for every coordinate of the file. */
+function writableCoordinate(x: number): boolean {
+  return Math.abs(x) < MAX_COORDINATE;
 }
 
-function checkCoordinate(x: number): void {
-  if (!Number.isFinite(x)) throw new RangeError(`Cannot write a non-finite coordinate (${x}) to DXF.`);
-  if (Math.abs(x) >= 1e15) throw new RangeError(`Coordinate ${x} is too large for DXF.`);
-}
-
-function writeLargeFixed(out: Uint8Array, at: number, x: number): number {
-  const s = x.toFixed(6);
-  let end = s.length;
-  while (s.charCodeAt(end - 1) === 48 /* 0 */) end--;
-  if (s.charCodeAt(end - 1) === 46 /* . */) end--;
-  for (let i = 0; i < end; i++) out[at++] = s.charCodeAt(i);
-  return at;
-}
-
-/**
- * A fixed-point number from its parts: whole < 10⁹ and millionths < 10⁶, both integers. Taking the
- * parts rather than the double keeps hot callers from boxing a number per call.
- */
-function writeFixedParts(out: Uint8Array, at: number, negative: boolean, whole: number, millionths: number): number {
-  let fraction = millionths | 0;
-  if (negative) out[at++] = 45; // '-'
-  at = writeDigits(out, at, whole);
-  if (fraction === 0) return at;
-  out[at++] = 46; // '.'
-  let digits = 6;
-  let shorter = (fraction / 10) | 0;
-  while (shorter * 10 === fraction) {
-    fraction = shorter;
-    shorter = (fraction / 10) | 0;
-    digits--;
-  }
-  // The kept decimals, right to left, zero-padded on the left.
-  for (let i = at + digits - 1; i >= at; i--) {
-    const next = (fraction / 10) | 0;
-    out[i] = 48 + fraction - next * 10;
-    fraction = next;
-  }
-  return at + digits;
-}
-
-/**
- * A non-negative integer below 2³¹ in decimal (indices and the whole part of coordinates below 10⁹);
- * returns the end. 32-bit arithmetic keeps the digit loop cheap.
- */
-function writeDigits(out: Uint8Array, at: number, n: number): number {
-  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
-  let m = n | 0;
-  for (let i = at + digits - 1; i > at; i--) {
-    const next = (m / 10) | 0;
-    out[i] = 48 + m - next * 10;
-    m = next;
-  }
-  out[at] = 48 + m;
-  return at + digits;
+/** Kept out of writableCoordinate so the check stays small enough to inline. */
+function coordinateError(x: number): RangeError {
+  return new RangeError(Number.isFinite(x) ? `Coordinate ${x} is too large for DXF.` : `Cannot write a non-finite coordinate (${x}) to DXF.`);
 }
 
 /** Upper-case hexadecimal, as DXF writes handles. */

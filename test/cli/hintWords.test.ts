@@ -1,0 +1,104 @@
+/**
+ * The CLI words hints with its flags. These tests run the CLI's own argument parsing and help text
+ * (from source, no build needed), so renaming a flag without rewording the hints that name it fails here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ACTION_IDS, hintText, OPTION_IDS, type Hint, type OptionId } from '../../src/pipeline/hint.js';
+import { CLI_FLAGS, CLI_HINT_WORDS } from '../../src/cli/hintWords.js';
+import { pipelineText } from '../fixtures/hintReferences.js';
+
+const root = path.join(__dirname, '..', '..');
+const MAIN = path.join(root, 'src', 'cli', 'main.ts');
+const FLAG_IN_TEXT = /--[a-z][a-z-]*/g;
+
+function runMain(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: root, encoding: 'utf8' });
+}
+
+interface UsageEntry {
+  /** Shown with an argument ("--out DIR"), so parseArgs wants a value for it. */
+  readonly takesValue: boolean;
+  /** Its line in the help text and the indented lines under it. */
+  readonly text: string;
+}
+
+/** The flags --help documents, each with its description. */
+function usage(): Map<string, UsageEntry> {
+  const help = runMain(['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  const entries = new Map<string, { takesValue: boolean; lines: string[] }>();
+  let current: { takesValue: boolean; lines: string[] } | undefined;
+  for (const line of help.stdout.split('\n')) {
+    const flag = /^ {2}(?:-\w, )?(--[a-z][a-z-]*)( [A-Z])?/.exec(line);
+    if (flag) {
+      current = { takesValue: flag[2] !== undefined, lines: [line] };
+      entries.set(flag[1]!, current);
+    } else if (current && /^ {3,}\S/.test(line)) {
+      current.lines.push(line);
+    } else {
+      current = undefined;
+    }
+  }
+  return new Map([...entries].map(([flag, e]) => [flag, { takesValue: e.takesValue, text: e.lines.join('\n') }]));
+}
+
+const documented = usage();
+
+/** Every flag the CLI's hint words mention: the option flags and any inside an action's words. */
+function flagsInWords(): string[] {
+  const fromActions = ACTION_IDS.flatMap((id) => CLI_HINT_WORDS.action(id).match(FLAG_IN_TEXT) ?? []);
+  return [...new Set([...OPTION_IDS.map((id) => CLI_FLAGS[id]), ...fromActions])];
+}
+
+test('every flag a hint names is in the help text', () => {
+  const undocumented = flagsInWords().filter((flag) => !documented.has(flag));
+  assert.deepEqual(undocumented, [], `hint words name flags --help does not list: ${[...documented.keys()].join(' ')}`);
+});
+
+test("every flag a hint names is one the CLI's parser accepts", () => {
+  const flags = flagsInWords();
+  const args = flags.map((flag) => (documented.get(flag)?.takesValue ? `${flag}=x` : flag));
+  const run = runMain([...args, '--help']);
+  assert.equal(run.status, 0, `parseArgs refused one of ${args.join(' ')}: ${run.stderr.split('\n')[0]}`);
+  // And the check can fail: a flag the CLI does not have is refused.
+  const bogus = runMain(['--no-such-flag', '--help']);
+  assert.equal(bogus.status, 2, bogus.stderr);
+});
+
+test('every value a library hint suggests is one its flag documents', () => {
+  const bad: string[] = [];
+  for (const ref of pipelineText().references) {
+    if (ref.option === undefined || ref.value === undefined) continue;
+    const flag = CLI_FLAGS[ref.option as OptionId];
+    if (!documented.get(flag)?.text.includes(ref.value)) bad.push(`${ref.at}: ${flag} ${ref.value}`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test("the CLI's words never name an extension setting", () => {
+  for (const id of OPTION_IDS) assert.doesNotMatch(CLI_HINT_WORDS.option(id, 'x'), /imageTo3d\./, id);
+  for (const id of ACTION_IDS) {
+    const words = CLI_HINT_WORDS.action(id);
+    assert.ok(words.trim().length > 0, id);
+    assert.doesNotMatch(words, /imageTo3d\.|VS Code|Command Palette|button/, `${id}: ${words}`);
+  }
+});
+
+test('a hint reads as a sentence with flags in it', () => {
+  const hint: Hint = [
+    { action: 'allow-download' },
+    ', point at a file you have (',
+    { option: 'backgroundModelPath' },
+    '), or keep the background (',
+    { option: 'background', value: 'keep' },
+    ').',
+  ];
+  assert.equal(
+    hintText(hint, CLI_HINT_WORDS),
+    'Allow the download by running without --no-download, point at a file you have (--background-model), or keep the background (--background keep).',
+  );
+  assert.equal(hintText(['Lower the threshold (', { option: 'threshold' }, ') below 3.'], CLI_HINT_WORDS), 'Lower the threshold (--threshold) below 3.');
+});
