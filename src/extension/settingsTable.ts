@@ -132,10 +132,10 @@ export const SETTINGS = Object.freeze({
 
 export type SettingKey = keyof typeof SETTINGS;
 
-/** The one place settings are read: everything else receives this typed object. */
 /** The generation options that settings hold under the library's own names. */
 type SharedWithLibrary = 'resolution' | 'threshold' | 'sampling' | 'smoothingIterations' | 'floaterFraction' | 'targetTriangles' | 'longestSideMm' | 'dxfEntity' | 'backgroundNetwork' | 'foregroundRatio' | 'precision';
 
+/** The one place settings are read: everything else receives this typed object. */
 export interface Settings extends Pick<GenerateDefaults, SharedWithLibrary> {
   readonly model: (typeof MODEL_CHOICES)[number];
   readonly modelPath: string;

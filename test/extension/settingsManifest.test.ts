@@ -29,6 +29,7 @@ interface Declared {
   maximum?: number;
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
+  scope?: string;
 }
 const declared = (JSON.parse(manifestText) as { contributes: { configuration: { properties: Record<string, Declared> } } }).contributes.configuration
   .properties;
@@ -91,6 +92,15 @@ test('package.json declares exactly the settings of the table, each once', () =>
   assert.deepEqual([...manifestKeys].sort(), [...tableKeys].sort());
   // JSON.parse keeps the last of repeated keys silently; the text shows them.
   for (const key of tableKeys) assert.equal(count(manifestText, `"${PREFIX}${key}":`), 1, `${PREFIX}${key} declared more than once`);
+});
+
+test('every setting may be read for the file a command acts on (resource scope, or machine-overridable paths)', () => {
+  // readSettings passes the image's or mesh's URI: VS Code warns about, and in a multi-root workspace
+  // ignores folder values of, a window-scoped setting read that way.
+  const wrong = Object.entries(declared)
+    .filter(([, setting]) => setting.scope !== 'resource' && setting.scope !== 'machine-overridable')
+    .map(([key, setting]) => `${key}: ${setting.scope ?? 'window (default)'}`);
+  assert.deepEqual(wrong, []);
 });
 
 test("each setting's type, default, choices and range in package.json are the table's", () => {
