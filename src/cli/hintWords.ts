@@ -15,6 +15,7 @@ export const CLI_FLAGS: Readonly<Record<OptionId, string>> = {
   modelPath: '--model',
   checkpointPath: '--model',
   executionProviders: '--providers',
+  downloadUrls: '--model-url',
 };
 
 /** The CLI runs from a built checkout (README, "Try it"), so getting a fresh copy means building one. */
@@ -24,6 +25,7 @@ const CLI_ACTIONS: Readonly<Record<ActionId, string>> = {
   'choose-output-folder': 'choose another folder with --out',
   'allow-download': 'allow the download by running without --no-download',
   'download-model': 'run again without --no-download',
+  'download-from-mirror': 'download the file from a mirror with --model-url NAME=URL',
   reinstall: `rebuild the command line tool (${REBUILD})`,
   'install-per-user': `use a checkout of image-to-3d that you own (clone it, then ${REBUILD})`,
 };

@@ -24,10 +24,18 @@ import { toFailure, type JobFailure } from '../pipeline/failure.js';
 import type { Progress } from '../pipeline/progress.js';
 import { CLI_HINT_WORDS } from './hintWords.js';
 import { ProgressBar } from './progressBar.js';
+import { CLI_VERSION } from './version.js';
+import type { LogSink } from '../pipeline/log.js';
 import { BACKGROUND_MODES, type BackgroundMode } from '../pipeline/image/backgroundOptions.js';
 import { SEGMENTATION_NETWORKS, type SegmentationNetwork } from '../pipeline/image/segmentation.js';
 import type { SegmentationModelSpec } from '../pipeline/network/segmentationSource.js';
 import { INPUT_IMAGE_SUFFIXES } from '../pipeline/writers/outputs.js';
+
+/** What each exit status means; main() returns these, the help and the README list them. */
+const EXIT = { done: 0, userError: 1, usage: 2, bug: 70, cancelled: 130 } as const;
+
+const EXIT_CODES_HELP = `Exit codes: ${EXIT.done} done, ${EXIT.userError} a problem you can fix (the message says what to do), ${EXIT.usage} bad usage,
+            ${EXIT.bug} a bug (please report it, with the message), ${EXIT.cancelled} cancelled (Ctrl+C).`;
 
 const USAGE = `Usage: image-to-3d <image> [options]
        image-to-3d <mesh file> [options]
@@ -51,7 +59,10 @@ Image options:
   --cache DIR            where downloads and converted models live (default: ${defaultCliCacheDir()})
   --no-download          fail instead of downloading TripoSR when it is not in the cache
   --model-url NAME=URL   download a model file (config.yaml, model.ckpt, or a background network's
-                         file such as u2net.onnx) from URL instead (a mirror); repeatable
+                         file such as u2net.onnx) from URL instead (a mirror); repeatable. A mirror must
+                         serve the published bytes: each file is checked against its pinned SHA-256
+  --model-manifest FILE  TripoSR's files and their pins (size, SHA-256) from FILE, in the format of
+                         models/manifest.json, instead of the published ones: weights you vouch for
   --background MODE      ${BACKGROUND_MODES.join(', ')}: remove the background with a segmentation network
                          (auto: unless the image has real transparency; remove: always; keep: never,
                          the whole picture is the object; default ${GENERATE_DEFAULTS.backgroundMode})
@@ -77,10 +88,14 @@ Mesh file options:
   --up AXIS              the file's up axis: y or z (default: y for glTF, z for OBJ, STL and PLY)
   --units UNIT           the file's length unit: ${LENGTH_UNITS.join(', ')} (default: m for glTF, mm otherwise)
 
+  --verbose              also print details: each execution provider's full error, where models load from
+  --version              print the version and exit
   -h, --help             show this help
+
+${EXIT_CODES_HELP}
 `;
 
-/** Exit codes: 0 done, 1 a problem the user can fix, 2 bad usage, 70 a bug, 130 cancelled. */
+/** Returns the exit code (EXIT). */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
@@ -94,6 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         cache: { type: 'string' },
         'no-download': { type: 'boolean' },
         'model-url': { type: 'string', multiple: true },
+        'model-manifest': { type: 'string' },
         precision: { type: 'string' },
         resolution: { type: 'string' },
         threshold: { type: 'string' },
@@ -108,6 +124,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         up: { type: 'string' },
         units: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        verbose: { type: 'boolean' },
         'install-cuda': { type: 'boolean' },
         background: { type: 'string' },
         'background-network': { type: 'string' },
@@ -118,17 +136,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT.done;
+  }
+  if (values.version) {
+    process.stdout.write(`${CLI_VERSION}\n`);
+    return EXIT.done;
   }
   if (values['install-cuda']) return installCuda(path.resolve(values.cache ?? defaultCliCacheDir()));
   if (positionals.length !== 1) {
     process.stderr.write(`Expected one image or mesh file, got ${positionals.length}.\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   const meshFormat = meshFormatOfPath(positionals[0]);
   if (meshFormat) return convertFromCli(path.resolve(positionals[0]), meshFormat, values);
@@ -168,10 +190,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       cacheDir: path.resolve(values.cache ?? defaultCliCacheDir()),
       allowDownload: !values['no-download'],
       urlOverrides: parseUrlOverrides(values['model-url'] ?? []),
+      ...(values['model-manifest'] !== undefined ? { manifestFile: path.resolve(values['model-manifest']) } : {}),
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
+    return EXIT.usage;
   }
 
   const builtIn = values.model === STANDIN;
@@ -179,19 +202,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) process.exit(EXIT.cancelled);
     process.stderr.write('\nCancelling… (press Ctrl+C again to quit at once)\n');
     abort.abort();
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr);
-  const models = new OpenModels((line) => bar.log(line));
+  const log = cliLog(bar, values.verbose === true);
+  const models = new OpenModels(log);
   try {
     if (builtIn) bar.log('Using the built-in stand-in model (a demonstration shape from the image, not a reconstruction).');
     const started = performance.now();
     const result = await runGeneration(
       { request, model: { spec, precision, executionProviders: providers } },
-      { models, signal: abort.signal, onProgress: (p: Progress) => bar.update(p), log: (line) => bar.log(line) },
+      { models, signal: abort.signal, onProgress: (p: Progress) => bar.update(p), log },
     );
     bar.done();
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`);
@@ -213,7 +237,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         `${result.sampling.repair && result.sampling.repair.surprises > 0 ? `; ${result.sampling.repair.surprises.toLocaleString('en')} point(s) hidden between coarse samples were found and their neighbourhoods sampled in full (${result.sampling.repair.repairQueries.toLocaleString('en')} queries)` : ''}.\n`,
     );
     for (const file of result.files) process.stdout.write(`${file}\n`);
-    return 0;
+    return EXIT.done;
   } catch (err) {
     bar.done();
     return reportFailure(err);
@@ -247,7 +271,7 @@ async function convertFromCli(meshPath: string, sourceFormat: string, values: Pa
     };
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -260,13 +284,20 @@ async function convertFromCli(meshPath: string, sourceFormat: string, values: Pa
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     for (const note of result.notes) process.stderr.write(`${note}.\n`);
     for (const file of result.files) process.stdout.write(`${file}\n`);
-    return 0;
+    return EXIT.done;
   } catch (err) {
     bar.done();
     return reportFailure(err);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/** The library's log lines above the bar: its details ('debug') only with --verbose. */
+function cliLog(bar: ProgressBar, verbose: boolean): LogSink {
+  return (line, level) => {
+    if (level !== 'debug' || verbose) bar.log(line);
+  };
 }
 
 function describeMetrics(m: MeshMetrics): string {
@@ -284,13 +315,13 @@ function reportFailure(err: unknown): number {
   switch (failure.kind) {
     case 'cancelled':
       process.stderr.write('Cancelled. Nothing was written.\n');
-      return 130;
+      return EXIT.cancelled;
     case 'user':
       process.stderr.write(userFailureText(failure));
-      return 1;
+      return EXIT.userError;
     case 'bug':
-      process.stderr.write(`Unexpected failure (a bug; please report it): ${failure.stack ?? failure.message}\n`);
-      return 70;
+      process.stderr.write(`Unexpected failure (a bug; please report it, with this message): ${failure.stack ?? failure.message}\n`);
+      return EXIT.bug;
   }
 }
 
@@ -359,7 +390,7 @@ async function installCuda(cacheDir: string): Promise<number> {
   const notApplicable = notApplicableReason();
   if (notApplicable) {
     process.stderr.write(`${notApplicable}\n`);
-    return 1;
+    return EXIT.userError;
   }
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -376,17 +407,17 @@ async function installCuda(cacheDir: string): Promise<number> {
     });
     bar.done();
     process.stderr.write(`CUDA provider ${result.version} is installed in ${result.binDir}.\n${result.requirements.text}\n`);
-    return 0;
+    return EXIT.done;
   } catch (err) {
     bar.done();
     const failure = toFailure(err);
     if (failure.kind === 'cancelled') {
       process.stderr.write('Cancelled; run again to resume the download.\n');
-      return 130;
+      return EXIT.cancelled;
     }
     if (failure.kind === 'user') {
       process.stderr.write(userFailureText(failure));
-      return 1;
+      return EXIT.userError;
     }
     throw err;
   } finally {
@@ -399,11 +430,17 @@ const STANDIN = 'standin';
 /** --model: the stand-in, a folder with an ONNX pair, a checkpoint file, or (absent) TripoSR from the cache. */
 function modelSpec(
   value: string | undefined,
-  managed: { cacheDir: string; allowDownload: boolean; urlOverrides: Record<string, string> },
+  managed: { cacheDir: string; allowDownload: boolean; urlOverrides: Record<string, string>; manifestFile?: string },
 ): ModelSpec {
   if (value === STANDIN) return { kind: 'onnx', dir: path.join(__dirname, 'models', 'standin') };
   if (value === undefined) {
-    return { kind: 'managed', storeDir: managed.cacheDir, allowDownload: managed.allowDownload, urlOverrides: managed.urlOverrides };
+    return {
+      kind: 'managed',
+      storeDir: managed.cacheDir,
+      allowDownload: managed.allowDownload,
+      urlOverrides: managed.urlOverrides,
+      ...(managed.manifestFile !== undefined ? { manifestFile: managed.manifestFile } : {}),
+    };
   }
   const resolved = path.resolve(value);
   if (/\.(ckpt|pt|pth)$/i.test(resolved)) {
@@ -457,9 +494,6 @@ function parsePrecision(text: string | undefined): PrecisionSetting {
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`${String(err)}\n`);
-      process.exit(70);
-    },
+    (err) => process.exit(reportFailure(err)),
   );
 }

@@ -18,6 +18,7 @@ export const SETTING_KEYS: Readonly<Record<OptionId, string>> = {
   modelPath: 'modelPath',
   checkpointPath: 'checkpointPath',
   executionProviders: 'executionProviders',
+  downloadUrls: 'downloadUrls',
 };
 
 const EXTENSION_ACTIONS: Readonly<Record<ActionId, string>> = {
@@ -25,6 +26,7 @@ const EXTENSION_ACTIONS: Readonly<Record<ActionId, string>> = {
   'choose-output-folder': 'choose another folder with the Choose Folder… button',
   'allow-download': 'allow the download when asked',
   'download-model': 'run "Image to 3D: Download Model" from the Command Palette',
+  'download-from-mirror': `download the file from a mirror by giving its address in the setting ${SECTION}.downloadUrls`,
   reinstall: 'reinstall the extension',
   'install-per-user': 'install the extension into your own user profile rather than system-wide',
 };

@@ -6,7 +6,7 @@ import type { ModelRequest } from '../pipeline/generate.js';
 import type { Progress } from '../pipeline/progress.js';
 import type { OutputFormat } from '../pipeline/writers/outputFormats.js';
 import { plannedOutputPaths } from '../pipeline/writers/outputs.js';
-import { sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
+import { newWriteTag, sweepTemporaryFiles } from '../pipeline/writers/safeWrite.js';
 import type { HostToWorker, JobFailure, JobKind, Jobs, WorkerToHost } from '../worker/protocol.js';
 
 /** How long a cancelled job may take to stop on its own before its process is killed. */
@@ -112,8 +112,9 @@ export class PipelineClient {
     await this.stop({ kind: 'cancelled' });
   }
 
+  /** A tag with this (the host's) pid: the process it lends the job to dies with the host, and sweeps of other runs judge by it. */
   private nextTag(): string {
-    return `job${process.pid}x${this.nextJobId}`;
+    return newWriteTag();
   }
 
   private run<K extends JobKind>(

@@ -1,11 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Mesh } from './mesh/mesh.js';
 import { vertexNormals } from './mesh/normals.js';
 import { meshMetrics, type MeshMetrics } from './mesh/metrics.js';
 import { srgbToLinear } from './mesh/colour.js';
-import { readMeshFile } from './readers/index.js';
-import { MESH_FILE_EXTENSIONS, meshFormatOfPath, type LengthUnit, type MeshFileFormat, type UpAxis } from './readers/formats.js';
+import { folderResourceLoader, readMeshFile } from './readers/index.js';
+import { MESH_FILE_EXTENSIONS, meshFormatLabel, meshFormatOfPath, type LengthUnit, type MeshFileFormat, type UpAxis } from './readers/formats.js';
 import { cadToGltf, toCadFrame } from './mesh/transform.js';
 import { checkTriangleLimits } from './writers/encode.js';
 import type { OutputFormat } from './writers/outputFormats.js';
@@ -13,6 +13,8 @@ import { formatsOtherThanSource, type DxfEntityKind } from './writers/outputs.js
 import { checkOutputsBeforeRun } from './writers/outputCheck.js';
 import type { ExistingFilePolicy } from './writers/safeWrite.js';
 import { writeMeshOutputs } from './writers/writeOutputs.js';
+import { isAllocationFailure, refusedLength } from './memory.js';
+import { fileErrorReason, fileUserError } from './files/fileErrors.js';
 import { UserError } from './errors.js';
 import { stageTimer, type ProgressSink, type Stage } from './progress.js';
 import { CONVERT_DEFAULTS } from './generateOptions.js';
@@ -71,7 +73,7 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
   const { timings, timed } = stageTimer(signal);
 
   const format = meshFileFormat(request.meshPath);
-  const { formats, skipped } = formatsOtherThanSource(request.meshPath, request.formats, request.outDir);
+  const { formats, skipped } = await formatsOtherThanSource(request.meshPath, request.formats, request.outDir);
   if (formats.length === 0) {
     throw new UserError(
       `Converting ${path.basename(request.meshPath)} to ${request.formats.map((f) => f.toUpperCase()).join(', ')} would only replace the file itself.`,
@@ -84,13 +86,16 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
 
   report({ stage: 'read', fraction: 0, message: `Reading ${path.basename(request.meshPath)}` });
   const read = await timed('read', async () => {
-    const bytes = await readSource(request.meshPath, request.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    const maxBytes = request.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    const bytes = await readSource(request.meshPath, maxBytes);
+    // A .gltf's buffers sit beside it and count toward the same limit.
+    const resources = folderResourceLoader(path.dirname(request.meshPath), { maxBytes, usedBytes: bytes.length, referrer: path.basename(request.meshPath) });
     try {
-      return await readMeshFile(bytes, format);
+      return await readMeshFile(bytes, format, { resources });
     } catch (err) {
       if (err instanceof UserError) throw err;
       throw new UserError(
-        `${request.meshPath} could not be read as ${format.toUpperCase()}: ${err instanceof Error ? err.message : String(err)}`,
+        `${request.meshPath} could not be read as ${meshFormatLabel(request.meshPath)}: ${readFailureReason(err)}`,
         'Check that the file is complete and really is in the format its extension says; re-export it from the program that made it.',
         'mesh-unreadable',
       );
@@ -127,7 +132,7 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
   );
 
   const notes = [
-    `Read as ${format.toUpperCase()}, ${up.toUpperCase()} up, in ${units === 'm' ? 'metres' : units}`,
+    `Read as ${meshFormatLabel(request.meshPath)}, ${up.toUpperCase()} up, in ${units === 'm' ? 'metres' : units}`,
     ...read.notes,
     ...skipped.map((f) => `${f.toUpperCase()} not written: it would have replaced the source file`),
   ];
@@ -156,16 +161,18 @@ export function meshFileFormat(meshPath: string): MeshFileFormat {
 }
 
 async function readSource(meshPath: string, maxBytes: number): Promise<Uint8Array> {
-  let size: number;
+  let stats: Stats;
   try {
-    size = (await fs.stat(meshPath)).size;
+    stats = await fs.stat(meshPath);
   } catch (err) {
     throw new UserError(
-      `${meshPath} could not be opened (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+      `${meshPath} could not be opened: ${fileErrorReason(err) ?? (err instanceof Error ? err.message : String(err))}.`,
       'Check that the file exists and that you may read it.',
       'mesh-unreadable',
     );
   }
+  if (stats.isDirectory()) throw new UserError(`${meshPath} is a folder, not a mesh file.`, 'Choose the mesh file itself.', 'mesh-unreadable');
+  const size = stats.size;
   if (size > maxBytes) {
     throw new UserError(
       `${meshPath} is ${(size / 2 ** 20).toFixed(0)} MiB, more than the ${(maxBytes / 2 ** 20).toFixed(0)} MiB this converter reads.`,
@@ -173,5 +180,22 @@ async function readSource(meshPath: string, maxBytes: number): Promise<Uint8Arra
       'mesh-too-large',
     );
   }
-  return new Uint8Array(await fs.readFile(meshPath));
+  try {
+    return new Uint8Array(await fs.readFile(meshPath));
+  } catch (err) {
+    throw fileUserError(err, `${meshPath} could not be read`, { code: 'mesh-unreadable' }) ?? err;
+  }
+}
+
+/**
+ * Why a reader gave up, for the message. A count in a header that does not fit in memory (a damaged
+ * file announcing billions of vertices) shows up as V8's "Invalid typed array length: N"; the user
+ * needs to hear that the file asks for too much, not the engine's words.
+ */
+function readFailureReason(err: unknown): string {
+  if (isAllocationFailure(err)) {
+    const length = refusedLength(err);
+    return `it announces more data than fits in memory${length === undefined ? '' : ` (${length.toLocaleString('en')} values)`}, so its header is probably damaged.`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

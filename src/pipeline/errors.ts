@@ -45,6 +45,10 @@ export type UserErrorCode =
   | 'mesh-too-large'
   | 'download-failed'
   | 'disk-full'
+  /** A file or folder could not be read or written for a reason of the machine's (files/fileErrors.ts words it). */
+  | 'file-access-failed'
+  /** The job needs more memory than there is, by a choice the hint names (a resolution, a file's size). */
+  | 'out-of-memory'
   | 'checksum-mismatch'
   | 'model-busy'
   /** The CUDA provider could not be installed or removed (folder not writable, package not as expected, another install running). */

@@ -25,6 +25,8 @@ export const OPTION_IDS = [
   // The user's own TripoSR model.ckpt.
   'checkpointPath',
   'executionProviders',
+  // Where each model file is downloaded from instead of its publisher (a mirror), by file name.
+  'downloadUrls',
 ] as const;
 export type OptionId = (typeof OPTION_IDS)[number];
 
@@ -36,6 +38,8 @@ export const ACTION_IDS = [
   'allow-download',
   // Fetch TripoSR's weights.
   'download-model',
+  // Fetch a model file from another address (a mirror, or a server on the local network) than its own.
+  'download-from-mirror',
   // Get a fresh, complete copy of the program (its native libraries, its stand-in model).
   'reinstall',
   // Run a copy of the program whose files this user may change.

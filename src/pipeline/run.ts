@@ -23,6 +23,7 @@ import { checkOutputsBeforeRun, type OutputTarget } from './writers/outputCheck.
 import type { ExistingFilePolicy, PendingFile } from './writers/safeWrite.js';
 import { writeMeshOutputs } from './writers/writeOutputs.js';
 import { UserError } from './errors.js';
+import { explainOutOfMemory } from './memory.js';
 import { stageTimer, throwIfAborted, type ProgressSink, type Stage } from './progress.js';
 
 /** TripoSR's world box: the decoder is queried inside ±0.87 on each axis. */
@@ -119,6 +120,11 @@ export interface SamplingReport {
 }
 
 const DECODER_BATCH = 262_144;
+/**
+ * Memory per grid point while the surface is sampled and extracted: the float field and the sampler's
+ * state byte, plus the extraction's working arrays; about 1.2 GB at 512³ (generateOptions.ts).
+ */
+const SURFACE_BYTES_PER_GRID_POINT = 9;
 
 export async function generateFromImage(request: GenerateRequest, context: RunContext): Promise<GenerateResult> {
   const { model, signal } = context;
@@ -179,15 +185,24 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
       report({ stage: 'surface', fraction, message: `Sampling the density (${Math.round(fraction * 100)}%)` }),
   };
   let samplingReport: SamplingReport = { queries: resolution ** 3 };
-  const field = await timed('surface', async () => {
-    if ((request.sampling ?? GENERATE_DEFAULTS.sampling) === 'dense') return sampleDenseGrid(query, resolution, sampling);
-    const adaptive = await sampleCoarseToFine(query, resolution, request.threshold, sampling);
-    samplingReport = { queries: adaptive.queries, repair: adaptive.repair };
-    return adaptive.field;
-  });
+  // The grid is the run's one allocation that grows with the cube of a choice the user made.
+  const gridMemory = <T>(work: () => Promise<T>): Promise<T> =>
+    explainOutOfMemory(work, `the ${resolution}³ surface grid`, SURFACE_BYTES_PER_GRID_POINT * resolution ** 3, [
+      'Lower the resolution (',
+      { option: 'resolution' },
+      `; now ${resolution}), or close other programs and try again.`,
+    ]);
+  const field = await timed('surface', () =>
+    gridMemory(async () => {
+      if ((request.sampling ?? GENERATE_DEFAULTS.sampling) === 'dense') return sampleDenseGrid(query, resolution, sampling);
+      const adaptive = await sampleCoarseToFine(query, resolution, request.threshold, sampling);
+      samplingReport = { queries: adaptive.queries, repair: adaptive.repair };
+      return adaptive.field;
+    }),
+  );
 
   report({ stage: 'mesh', fraction: 0, message: 'Extracting the surface' });
-  const raw = await timed('mesh', async () => marchingCubes(field, [resolution, resolution, resolution], request.threshold));
+  const raw = await timed('mesh', () => gridMemory(async () => marchingCubes(field, [resolution, resolution, resolution], request.threshold)));
   if (raw.indices.length === 0) {
     throw new UserError(
       `The density never reaches the threshold ${request.threshold} (its peak is ${peakDensity.toPrecision(4)}), so there is no surface.`,

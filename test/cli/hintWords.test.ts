@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ACTION_IDS, hintText, OPTION_IDS, type Hint, type OptionId } from '../../src/pipeline/hint.js';
 import { CLI_FLAGS, CLI_HINT_WORDS } from '../../src/cli/hintWords.js';
+import { EXTENSION_HINT_WORDS } from '../../src/extension/hintWords.js';
 import { pipelineText } from '../fixtures/hintReferences.js';
+import { libraryHints } from '../fixtures/libraryHints.js';
 
 const root = path.join(__dirname, '..', '..');
 const MAIN = path.join(root, 'src', 'cli', 'main.ts');
@@ -101,4 +103,43 @@ test('a hint reads as a sentence with flags in it', () => {
     'Allow the download by running without --no-download, point at a file you have (--background-model), or keep the background (--background keep).',
   );
   assert.equal(hintText(['Lower the threshold (', { option: 'threshold' }, ') below 3.'], CLI_HINT_WORDS), 'Lower the threshold (--threshold) below 3.');
+});
+
+/** Words that belong to the extension: a CLI user has no settings, Command Palette or VS Code to turn to. */
+const EXTENSION_WORDS = /VS Code|Command Palette|\bsetting\b|imageTo3d\./i;
+
+/** Every hint src/pipeline can give, each branch of it, as the CLI prints it. */
+function renderedHints(): { at: string; text: string; hint: Hint }[] {
+  return libraryHints().flatMap((h) => h.variants.map((hint) => ({ at: h.at, text: hintText(hint, CLI_HINT_WORDS), hint })));
+}
+
+test("no hint the library gives reads, in the CLI's words, as the extension's", () => {
+  const rendered = renderedHints();
+  // The collector follows hints through constants, conditionals and spreads; if it found next to none,
+  // this test would pass without reading anything.
+  assert.ok(rendered.length > 100, `only ${rendered.length} hints found`);
+  assert.ok(rendered.some((r) => r.text.startsWith('Run again without --no-download')), 'the model-missing hint is among them');
+  const bad = rendered.filter((r) => EXTENSION_WORDS.test(r.text)).map((r) => `${r.at}: ${r.text}`);
+  assert.deepEqual(bad, []);
+  // And the check can fail: the extension's own words for the same hint are caught.
+  assert.match(hintText([{ action: 'download-model' }], EXTENSION_HINT_WORDS), EXTENSION_WORDS);
+});
+
+test('with --no-download, a missing model says to run again without it', () => {
+  const missing = renderedHints().filter((r) => r.hint.some((part) => typeof part === 'object' && 'action' in part && part.action === 'download-model'));
+  assert.ok(missing.length > 0);
+  for (const { at, text } of missing) assert.match(text, /^Run again without --no-download\b/, at);
+});
+
+test('hints about existing outputs name only policies --existing takes', () => {
+  const accepted = /fail \(default\), suffix, overwrite/.exec(documented.get('--existing')?.text ?? '');
+  assert.ok(accepted, '--help lists the policies');
+  const policies = ['ask', 'fail', 'suffix', 'overwrite'];
+  const aboutExisting = renderedHints().filter((r) => r.hint.some((part) => typeof part === 'object' && 'option' in part && part.option === 'existing'));
+  assert.ok(aboutExisting.length >= 2, 'the output-exists hints are found');
+  for (const { at, text } of aboutExisting) {
+    const named = policies.filter((p) => new RegExp(`\\b${p}\\b`).test(text));
+    assert.ok(named.length > 0, `${at}: ${text} names a policy`);
+    assert.ok(!named.includes('ask'), `${at}: ${text}`);
+  }
 });

@@ -38,8 +38,23 @@ function image(): { dir: string; file: string } {
   return { dir, file };
 }
 
-const mirror = (): string[] => ['--model-url', `config.yaml=${server.url('/mirror/config.yaml')}`, '--model-url', `model.ckpt=${server.url('/mirror/model.ckpt')}`];
+const mirrorUrls = (): string[] => ['--model-url', `config.yaml=${server.url('/mirror/config.yaml')}`, '--model-url', `model.ckpt=${server.url('/mirror/model.ckpt')}`];
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/**
+ * The tiny checkpoint is not TripoSR's published one, which the built-in list pins: a manifest of the
+ * user's own pins it instead, as someone hosting weights they vouch for would.
+ */
+function tinyManifest(): string {
+  const file = path.join(work, 'tiny-manifest.json');
+  const pin = (name: string) => {
+    const local = path.join(checkpointDir, name);
+    return { name, url: `https://huggingface.co/stabilityai/TripoSR/resolve/main/${name}`, size: readFileSync(local).length, sha256: sha256(local) };
+  };
+  writeFileSync(file, JSON.stringify({ models: [{ id: 'triposr', kind: 'triposr', description: 'tiny test weights', files: [pin('config.yaml'), pin('model.ckpt')] }] }));
+  return file;
+}
+const mirror = (): string[] => [...mirrorUrls(), '--model-manifest', tinyManifest()];
 
 test('first run: downloads from the mirror, records the hash, converts, runs TripoSR and writes the files', async () => {
   const cache = mkdtempSync(path.join(work, 'cache-'));
@@ -48,7 +63,7 @@ test('first run: downloads from the mirror, records the hash, converts, runs Tri
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /\[download\] Downloading model\.ckpt/);
   assert.match(run.stderr, /\[convert\] Converting TripoSR to ONNX/);
-  assert.match(run.stderr, /Loaded triposr model/);
+  assert.match(run.stderr, /^Running on \w+/m);
   assert.deepEqual(readdirSync(dir).sort(), ['apple.dxf', 'apple.glb', 'apple.png', 'apple.step']);
   const record = JSON.parse(readFileSync(path.join(cache, 'triposr', 'files.json'), 'utf8')) as { files: { name: string; sha256: string }[] };
   assert.equal(record.files.find((f) => f.name === 'model.ckpt')?.sha256, sha256(path.join(checkpointDir, 'model.ckpt')));
@@ -64,6 +79,25 @@ test('first run: downloads from the mirror, records the hash, converts, runs Tri
   assert.doesNotMatch(second.stderr, /\[download\]|\[convert\]/);
   assert.equal(server.requests.length, requests, 'no request to the mirror');
   assert.ok(existsSync(path.join(again.dir, 'apple.step')));
+});
+
+test('a mirror serving other bytes than the published files is refused, naming both hashes, and nothing is recorded', async () => {
+  const cache = mkdtempSync(path.join(work, 'cache-'));
+  const { dir, file } = image();
+  // 987 bytes like the published config.yaml, one value changed.
+  const forged = Buffer.alloc(987, ' ');
+  forged.write('cond_image_size: 256\n');
+  server.serve('/forged/config.yaml', forged);
+  const run = await runCli([file, '--cache', cache, '--model-url', `config.yaml=${server.url('/forged/config.yaml')}`, '--resolution', '48']);
+  assert.equal(run.code, 1, run.stderr);
+  const forgedSha = createHash('sha256').update(forged).digest('hex');
+  assert.ok(run.stderr.includes(`its SHA-256 is ${forgedSha}`), run.stderr);
+  assert.ok(run.stderr.includes('74ca708ce086bf68e97709ea6b3d91f14717921c04691e84043f0eb8fcc68e62'), run.stderr);
+  assert.match(run.stderr, /A mirror must serve exactly the published bytes of config\.yaml/);
+  const record = JSON.parse(readFileSync(path.join(cache, 'triposr', 'files.json'), 'utf8')) as { files: unknown[] };
+  assert.deepEqual(record.files, [], 'nothing recorded as trusted');
+  assert.deepEqual(readdirSync(path.join(cache, 'triposr')).sort(), ['files.json']);
+  assert.deepEqual(readdirSync(dir), ['apple.png']);
 });
 
 test('--no-download with an empty cache says how to get the model and writes nothing', async () => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ACTION_IDS, hintText, OPTION_IDS, type Hint, type OptionId } from '../../src/pipeline/hint.js';
 import { EXTENSION_HINT_WORDS, settingName } from '../../src/extension/hintWords.js';
 import { pipelineText } from '../fixtures/hintReferences.js';
+import { libraryHints } from '../fixtures/libraryHints.js';
 
 interface SettingSchema {
   readonly type?: string | string[];
@@ -64,4 +65,28 @@ test('a hint reads as a sentence with settings in it', () => {
   );
   assert.equal(hintText(['Lower the target triangle count (', { option: 'targetTriangles' }, ')'], EXTENSION_HINT_WORDS), 'Lower the target triangle count (the setting imageTo3d.targetTriangles)');
   assert.equal(EXTENSION_HINT_WORDS.option('existing'), 'the setting imageTo3d.existingFiles');
+});
+
+/** Every hint src/pipeline can give, each branch of it, as the extension shows it. */
+function renderedHints(): { at: string; text: string; hint: Hint }[] {
+  return libraryHints().flatMap((h) => h.variants.map((hint) => ({ at: h.at, text: hintText(hint, EXTENSION_HINT_WORDS), hint })));
+}
+
+test("no hint the library gives reads, in the extension's words, as the command line's", () => {
+  const rendered = renderedHints();
+  assert.ok(rendered.length > 100, `only ${rendered.length} hints found`);
+  const bad = rendered.filter((r) => /(^|[\s(])--[a-z]/.test(r.text)).map((r) => `${r.at}: ${r.text}`);
+  assert.deepEqual(bad, []);
+});
+
+test('hints about existing outputs name only values imageTo3d.existingFiles takes', () => {
+  const accepted = settings[settingName('existing')]?.enum ?? [];
+  const policies = ['ask', 'fail', 'suffix', 'overwrite'];
+  const aboutExisting = renderedHints().filter((r) => r.hint.some((part) => typeof part === 'object' && 'option' in part && part.option === 'existing'));
+  assert.ok(aboutExisting.length >= 2, 'the output-exists hints are found');
+  for (const { at, text } of aboutExisting) {
+    const named = policies.filter((p) => new RegExp(`\\b${p}\\b`).test(text));
+    assert.ok(named.length > 0, `${at}: ${text} names a policy`);
+    for (const p of named) assert.ok(accepted.includes(p), `${at}: ${text} names ${p}, which the setting does not take`);
+  }
 });

@@ -307,12 +307,24 @@ describe('downloadFile', { timeout: 60_000 }, () => {
   });
 });
 
+/** The shipped TripoSR entry with its pins swapped for the test files': the local server is then a mirror serving the published bytes. */
+function pinnedTo(published: DownloadableManifestModel, files: Record<string, Buffer>): DownloadableManifestModel {
+  return { ...published, files: published.files.map((f) => ({ ...f, size: files[f.name]!.length, sha256: sha256(files[f.name]!) })) };
+}
+
+/** An entry with nothing pinned, whose own URLs are the local server (the publisher, not a mirror). */
+function unpinnedAt(published: DownloadableManifestModel, urls: Record<string, string>): DownloadableManifestModel {
+  return { ...published, files: published.files.map((f) => ({ name: f.name, url: urls[f.name]!, size: null, sha256: null })) };
+}
+
 describe('ModelStore', { timeout: 60_000 }, () => {
+  let published: DownloadableManifestModel;
   let entry: DownloadableManifestModel;
   let overrides: Record<string, string>;
 
   before(async () => {
-    entry = downloadableModel(await loadManifest(join(__dirname, '..', '..', 'models', 'manifest.json')), 'triposr');
+    published = downloadableModel(await loadManifest(join(__dirname, '..', '..', 'models', 'manifest.json')), 'triposr');
+    entry = pinnedTo(published, { 'config.yaml': config, 'model.ckpt': model });
   });
   beforeEach(() => {
     overrides = { 'config.yaml': server.url(CONFIG_PATH), 'model.ckpt': server.url(MODEL_PATH) };
@@ -447,22 +459,132 @@ describe('ModelStore', { timeout: 60_000 }, () => {
   });
 
   it('enforces a size and SHA-256 the manifest pins, replacing a copy recorded for other weights', async () => {
-    const pinned = (sha: string): DownloadableManifestModel => ({
-      ...entry,
-      files: entry.files.map((f) => (f.name === 'model.ckpt' ? { ...f, size: model.length, sha256: sha } : f)),
-    });
     const store = new ModelStore(dir);
-    await store.ensureDownloaded(pinned(sha256(model)), { urlOverrides: overrides });
+    await store.ensureDownloaded(entry, { urlOverrides: overrides });
     assert.equal(server.requests.filter((r) => r.path === MODEL_PATH).length, 1);
 
-    // An update pins other weights: the recorded copy is replaced, and the new download is checked.
-    const err = await rejectsWith(store.ensureDownloaded(pinned('0'.repeat(64)), { urlOverrides: overrides }), 'checksum-mismatch');
-    assert.match(err.message, /model\.ckpt does not match the published file \(different SHA-256\) and was deleted/);
+    // An update pins other weights of the same size: the recorded copy is outdated, and replaced.
+    const other = { ...entry, files: entry.files.map((f) => (f.name === 'model.ckpt' ? { ...f, sha256: '0'.repeat(64) } : f)) };
+    assert.deepEqual(await store.status(other), { state: 'outdated', bytes: config.length + model.length, files: ['model.ckpt'] });
+    const refused = await rejectsWith(store.verify({ entry: other }), 'checksum-mismatch');
+    assert.match(refused.message, new RegExp(`model\\.ckpt in .* is not the published file \\(its SHA-256 is ${sha256(model)}, the published file's 0{64}\\)`));
+    const err = await rejectsWith(store.ensureDownloaded(other, { urlOverrides: overrides }), 'checksum-mismatch');
+    assert.equal(
+      err.message,
+      `model.ckpt downloaded from ${server.url(MODEL_PATH)} is not the published file: its SHA-256 is ${sha256(model)}, the published file's (pinned in Image to 3D's model list) is ${'0'.repeat(64)}. It was deleted and nothing was recorded.`,
+    );
+    assert.match(plainHint(err.hint), /A mirror must serve exactly the published bytes of model\.ckpt/);
     assert.equal(server.requests.filter((r) => r.path === MODEL_PATH).length, 2);
     assert.equal(await exists(store.filePath('model.ckpt')), false);
     const record = await store.readRecord();
     assert.deepEqual(record?.files.map((f) => f.name), ['config.yaml']);
     assert.equal((await store.status()).state, 'partial');
+  });
+
+  it('refuses a mirror serving other bytes of the published size, naming both hashes, and records nothing', async () => {
+    const forged = Buffer.from(model);
+    forged[1234] ^= 0xff;
+    server.serve(MODEL_PATH, forged);
+    const store = new ModelStore(dir);
+    const err = await rejectsWith(store.ensureDownloaded(entry, { urlOverrides: overrides }), 'checksum-mismatch');
+    assert.ok(err.message.includes(sha256(forged)) && err.message.includes(sha256(model)), err.message);
+    assert.ok(err.message.startsWith(`model.ckpt downloaded from ${server.url(MODEL_PATH)} is not the published file`), err.message);
+    assert.equal(await exists(store.filePath('model.ckpt')), false, 'the wrong bytes were deleted');
+    assert.equal(await exists(`${store.filePath('model.ckpt')}.part`), false);
+    assert.deepEqual((await store.readRecord())?.files.map((f) => f.name), ['config.yaml'], 'nothing recorded as trusted for model.ckpt');
+    await rejectsWith(store.verify(), 'model-missing');
+
+    // The same mirror serving the published bytes passes; plain http is no part of the check.
+    server.serve(MODEL_PATH, model);
+    const record = await store.ensureDownloaded(entry, { urlOverrides: overrides });
+    assert.ok(overrides['model.ckpt']!.startsWith('http://'));
+    assert.deepEqual(record.files.find((f) => f.name === 'model.ckpt'), { ...record.files.find((f) => f.name === 'model.ckpt')!, sha256: sha256(model), url: overrides['model.ckpt'] });
+  });
+
+  it('refuses a mirror announcing another size before taking its body', async () => {
+    server.serve(MODEL_PATH, model.subarray(0, 3_744_825));
+    const store = new ModelStore(dir);
+    const err = await rejectsWith(store.ensureDownloaded(entry, { urlOverrides: overrides }), 'download-failed');
+    assert.match(err.message, /model\.ckpt was refused: the server announced 3\.74 MB \(3744825 bytes\), but it should be .*\(4198625 bytes\)/);
+    assert.equal(await exists(store.filePath('model.ckpt')), false);
+    assert.deepEqual((await store.readRecord())?.files.map((f) => f.name), ['config.yaml']);
+  });
+
+  it("refuses the hub's answer when its X-Linked-Etag differs from the pin, before downloading anything", async () => {
+    const other = 'f'.repeat(64);
+    cdn.serve('/lfs/model', model);
+    server.redirect(MODEL_PATH, `${cdn.origin}/lfs/model`, 302, { 'x-linked-etag': `"${other}"`, 'x-linked-size': String(model.length), 'x-repo-commit': 'a'.repeat(40) });
+    const store = new ModelStore(dir);
+    const err = await rejectsWith(store.ensureDownloaded(entry, { urlOverrides: overrides }), 'checksum-mismatch');
+    assert.match(err.message, new RegExp(`announces a file whose SHA-256 is ${other} \\(X-Linked-Etag\\), but the published file's .* is ${sha256(model)}\\. Nothing was downloaded\\.`));
+    assert.equal(cdn.requests.length, 0, 'the CDN was never asked for the body');
+    assert.equal(await exists(store.filePath('model.ckpt')), false);
+    assert.deepEqual((await store.readRecord())?.files.map((f) => f.name), ['config.yaml']);
+  });
+
+  it('records the commit the hub resolved (X-Repo-Commit) when the hashes agree', async () => {
+    const commit = 'c'.repeat(40);
+    cdn.serve('/lfs/model', model);
+    server.redirect(MODEL_PATH, `${cdn.origin}/lfs/model`, 302, { 'x-linked-etag': sha256(model), 'x-linked-size': String(model.length), 'x-repo-commit': commit });
+    const record = await new ModelStore(dir).ensureDownloaded(entry, { urlOverrides: overrides });
+    assert.equal(record.files.find((f) => f.name === 'model.ckpt')?.revision, commit);
+    assert.equal(record.files.find((f) => f.name === 'config.yaml')?.revision, undefined, 'a server that says nothing is recorded as saying nothing');
+  });
+
+  describe('a file with no pin', () => {
+    let own: DownloadableManifestModel;
+    beforeEach(() => {
+      own = unpinnedAt(published, { 'config.yaml': server.url(CONFIG_PATH), 'model.ckpt': server.url(MODEL_PATH) });
+    });
+
+    it("is held to the hub's X-Linked-Etag: a CDN serving other bytes is refused", async () => {
+      const forged = Buffer.from(model);
+      forged[99] ^= 1;
+      cdn.serve('/lfs/model', forged);
+      server.redirect(MODEL_PATH, `${cdn.origin}/lfs/model`, 302, { 'x-linked-etag': `"${sha256(model)}"`, 'x-repo-commit': 'b'.repeat(40) });
+      const store = new ModelStore(dir);
+      const err = await rejectsWith(store.ensureDownloaded(own), 'checksum-mismatch');
+      assert.ok(err.message.includes(`its SHA-256 is ${sha256(forged)}, the one the Hugging Face hub publishes for it (X-Linked-Etag) is ${sha256(model)}`), err.message);
+      assert.equal(await exists(store.filePath('model.ckpt')), false);
+      cdn.serve('/lfs/model', model);
+      assert.equal((await store.ensureDownloaded(own)).files.find((f) => f.name === 'model.ckpt')?.sha256, sha256(model));
+    });
+
+    it("is held to the hub's ETag for a plain git file (its git blob SHA-1)", async () => {
+      const blob = createHash('sha1').update(`blob ${config.length}\0`).update(config).digest('hex');
+      server.serve(CONFIG_PATH, Buffer.from('something else'), { etag: `"${blob}"`, 'x-repo-commit': 'd'.repeat(40) });
+      const store = new ModelStore(dir);
+      const err = await rejectsWith(store.ensureDownloaded(own), 'checksum-mismatch');
+      assert.match(err.message, new RegExp(`config\\.yaml downloaded from .* its git blob SHA-1 is [0-9a-f]{40}, the one the Hugging Face hub publishes for it \\(ETag\\) is ${blob}`));
+      server.serve(CONFIG_PATH, config, { etag: `"${blob}"`, 'x-repo-commit': 'd'.repeat(40) });
+      const record = await store.ensureDownloaded(own);
+      assert.equal(record.files.find((f) => f.name === 'config.yaml')?.revision, 'd'.repeat(40));
+    });
+
+    it('is recorded from its first download from the publisher, and every later download, mirrors included, is held to that', async () => {
+      const store = new ModelStore(dir);
+      await store.ensureDownloaded(own);
+      await rm(store.filePath('model.ckpt'));
+      const forged = Buffer.from(model);
+      forged[7] ^= 1;
+      cdn.serve('/mirror/model.ckpt', forged);
+      const err = await rejectsWith(store.ensureDownloaded(own, { urlOverrides: { 'model.ckpt': cdn.url('/mirror/model.ckpt') } }), 'checksum-mismatch');
+      assert.ok(err.message.includes(`its SHA-256 is ${sha256(forged)}, the one recorded at this file's first download is ${sha256(model)}`), err.message);
+      assert.equal((await store.readRecord())?.files.find((f) => f.name === 'model.ckpt')?.sha256, sha256(model), 'the record still holds the first download');
+      cdn.serve('/mirror/model.ckpt', model);
+      await store.ensureDownloaded(own, { urlOverrides: { 'model.ckpt': cdn.url('/mirror/model.ckpt') } });
+      await store.verify({ force: true });
+    });
+
+    it('cannot come first from a mirror, as nothing could vouch for its bytes', async () => {
+      cdn.serve('/mirror/model.ckpt', model);
+      const store = new ModelStore(dir);
+      const err = await rejectsWith(store.ensureDownloaded(own, { urlOverrides: { 'model.ckpt': cdn.url('/mirror/model.ckpt') } }), 'checksum-mismatch');
+      assert.match(err.message, /model\.ckpt cannot be downloaded from the mirror .*no hash of the published file is known yet/);
+      assert.match(plainHint(err.hint), /Download it once from its publisher \(127\.0\.0\.1:\d+\)/);
+      assert.equal(cdn.requests.length, 0);
+      assert.deepEqual((await store.readRecord())?.files.map((f) => f.name), ['config.yaml']);
+    });
   });
 
   it('sees its own lock through another spelling of the folder', async () => {
@@ -500,14 +622,37 @@ describe('ModelStore', { timeout: 60_000 }, () => {
 });
 
 describe('manifest', () => {
-  it('lists TripoSR with its Hugging Face files, sizes and hashes unknown', async () => {
+  it('pins TripoSR to a Hugging Face revision, with the size and SHA-256 of each file', async () => {
     const manifest = await loadManifest(join(__dirname, '..', '..', 'models', 'manifest.json'));
     assert.ok(manifest.models.some((m) => m.id === 'standin' && m.kind === 'standin'));
     const triposr = downloadableModel(manifest, 'triposr');
+    const revision = 'c1cf7716aed5aa6c1c5e174657791ef0e1327bde';
     assert.deepEqual(triposr.files, [
-      { name: 'config.yaml', url: 'https://huggingface.co/stabilityai/TripoSR/resolve/main/config.yaml', size: null, sha256: null },
-      { name: 'model.ckpt', url: 'https://huggingface.co/stabilityai/TripoSR/resolve/main/model.ckpt', size: null, sha256: null },
+      {
+        name: 'config.yaml',
+        url: `https://huggingface.co/stabilityai/TripoSR/resolve/${revision}/config.yaml`,
+        revision,
+        size: 987,
+        sha256: '74ca708ce086bf68e97709ea6b3d91f14717921c04691e84043f0eb8fcc68e62',
+      },
+      {
+        name: 'model.ckpt',
+        url: `https://huggingface.co/stabilityai/TripoSR/resolve/${revision}/model.ckpt`,
+        revision,
+        size: 1677246742,
+        sha256: '429e2c6b22a0923967459de24d67f05962b235f79cde6b032aa7ed2ffcd970ee',
+      },
     ]);
+  });
+
+  it("config.yaml's pin is the SHA-256 of the text TripoSR publishes", async () => {
+    // The reference's FULL_YAML is config.yaml as published, less the final newline the published file lacks.
+    const source = await readFile(join(__dirname, '..', 'reference', 'make_checkpoint.py'), 'utf8');
+    const text = /FULL_YAML = """\\\n([\s\S]*?)"""/.exec(source)![1]!.replace(/\n$/, '');
+    const triposr = downloadableModel(await loadManifest(join(__dirname, '..', '..', 'models', 'manifest.json')), 'triposr');
+    const pinned = triposr.files.find((f) => f.name === 'config.yaml')!;
+    assert.equal(Buffer.byteLength(text), pinned.size);
+    assert.equal(sha256(Buffer.from(text)), pinned.sha256);
   });
 
   it('rejects entries that would escape the folder or lie about their checksum', () => {
@@ -521,6 +666,10 @@ describe('manifest', () => {
     assert.throws(() => parseManifest(withFile({ sha256: 'abc' })), ManifestError);
     assert.throws(() => parseManifest(withFile({ size: -1 })), ManifestError);
     assert.throws(() => parseManifest({ models: [{ id: 'triposr', kind: 'triposr', description: 'x', files: [{ name: 'a', url: 'https://h/a' }] }] }), ManifestError);
+    const commit = 'e'.repeat(40);
+    assert.doesNotThrow(() => parseManifest(withFile({ url: `https://h/r/resolve/${commit}/a`, revision: commit })));
+    assert.throws(() => parseManifest(withFile({ url: 'https://h/r/resolve/main/a', revision: commit })), /must name its revision/);
+    assert.throws(() => parseManifest(withFile({ url: 'https://h/r/resolve/main/a', revision: 'main' })), ManifestError);
   });
 });
 

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -366,15 +367,22 @@ describe('triposr: conversion', () => {
     const source = randomWeights(4);
     await convertCheckpoint({ source, configText: tinyYaml, outDir, precision: 'fp32', onProgress: (p) => progress.push(p) });
     assert.deepEqual(await readdir(parent), ['model']);
-    assert.deepEqual((await readdir(outDir)).sort(), ['decoder.onnx', 'encoder.onnx', 'encoder.onnx.data', 'model.json']);
+    assert.deepEqual((await readdir(outDir)).sort(), ['.verified.json', 'decoder.onnx', 'encoder.onnx', 'encoder.onnx.data', 'model.json']);
     assert.notDeepEqual(await readFile(join(outDir, 'encoder.onnx.data')), first);
     const last = progress[progress.length - 1]!;
     assert.equal(last.tensorsDone, last.tensorsTotal);
     assert.equal(last.bytesDone, last.bytesTotal);
     assert.ok(progress.every((p, i) => i === 0 || p.bytesDone >= progress[i - 1]!.bytesDone));
-    const manifest = JSON.parse(await readFile(join(outDir, 'model.json'), 'utf8')) as { kind: string; builderVersion: number };
+    const manifest = JSON.parse(await readFile(join(outDir, 'model.json'), 'utf8')) as { kind: string; builderVersion: number; files: { name: string; size: number; sha256: string }[] };
     assert.equal(manifest.kind, 'triposr');
     assert.equal(manifest.builderVersion, BUILDER_VERSION);
+    // The files as written, for the check before each use (test/pipeline/modelSource.test.ts).
+    assert.deepEqual(manifest.files.map((f) => f.name), ['encoder.onnx', 'encoder.onnx.data', 'decoder.onnx']);
+    for (const f of manifest.files) {
+      const bytes = await readFile(join(outDir, f.name));
+      assert.equal(f.size, bytes.length);
+      assert.equal(f.sha256, createHash('sha256').update(bytes).digest('hex'));
+    }
     // The ViT pooler is in the checkpoint but unused at inference: it is never read.
     assert.ok(!source.reads.some((n) => n.includes('pooler')));
   });

@@ -742,13 +742,13 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
     assert.deepEqual(await listing(), []);
   });
 
-  it('a failure during the moves removes the files this call created', async () => {
+  it('a folder in the way stops an overwrite before anything is replaced', async () => {
     await freshDir();
     await fsp.writeFile(path.join(dir, 'keep.glb'), 'old');
-    // A non-empty folder where the last file should go makes its rename fail.
+    // A non-empty folder where the last file should go: no file can take its name.
     await fsp.mkdir(path.join(dir, 'm.step'));
     await fsp.writeFile(path.join(dir, 'm.step', 'inside'), '');
-    await assert.rejects(
+    const error = await rejectsWithCode(
       writeFilesSafely(
         [
           { path: path.join(dir, 'keep.glb'), data: 'new' },
@@ -757,8 +757,11 @@ describe('writeFilesSafely / sweepTemporaryFiles', () => {
         ],
         { existing: 'overwrite' },
       ),
+      'output-not-writable',
     );
+    assert.ok(error.message.includes(path.join(dir, 'm.step')), error.message);
     assert.deepEqual(await listing(), ['keep.glb', 'm.step']);
+    assert.equal(await fsp.readFile(path.join(dir, 'keep.glb'), 'utf8'), 'old', 'the earlier file was not replaced');
   });
 
   it('replaces a stale temporary left by an earlier attempt with the same tag', async () => {

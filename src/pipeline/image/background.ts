@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { firstLine, probe, providerList, quietOrt } from '../network/providers.js';
+import type { LogSink } from '../log.js';
 import { float16Value, toFloat16 } from '../network/onnx/float16.js';
 import { throwIfAborted } from '../progress.js';
 import type { DecodedImage } from './decode.js';
@@ -55,7 +56,8 @@ export interface Segmenter {
 export interface SegmenterOptions {
   /** Providers to try in order ('cpu' is appended when absent), or 'auto' for the platform's list. */
   readonly executionProviders: readonly string[] | 'auto';
-  readonly log?: (line: string) => void;
+  /** Which provider it runs on, and why others did not, is detail ('debug'): TripoSR's load already said it. */
+  readonly log?: LogSink;
   readonly intraOpThreads?: number;
 }
 
@@ -75,7 +77,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
   for (const provider of providerList(options.executionProviders)) {
     const unavailable = await probe(provider);
     if (unavailable !== '') {
-      log(`Execution provider ${provider} is unavailable: ${unavailable}`);
+      log(`Execution provider ${provider} is unavailable: ${unavailable}`, 'debug');
       continue;
     }
     let session: ort.InferenceSession;
@@ -88,7 +90,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
       });
     } catch (err) {
       if (provider !== 'cpu') {
-        log(`${provider} could not load ${file}: ${firstLine(err)}; trying the next provider.`);
+        log(`${provider} could not load ${file}: ${firstLine(err)}; trying the next provider.`, 'debug');
         continue;
       }
       throw new UserError(
@@ -99,7 +101,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
     }
     try {
       const io = checkInterface(session, recipe, network, file);
-      log(`Loaded the ${network} background-removal network from ${file} on ${provider}.`);
+      log(`Loaded the ${network} background-removal network from ${file} on ${provider}.`, 'debug');
       return new OrtSegmenter(network, provider, recipe, session, io);
     } catch (err) {
       await session.release();

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from './onnx/graphBuilder.js';
-
+import { findUnresolvedLibraries } from './cudaProvider/requirements.js';
 
 export function autoExecutionProviders(platform: NodeJS.Platform = process.platform): string[] {
   const list: string[] = [];
@@ -44,12 +44,16 @@ export function probe(provider: string): Promise<string> {
       probeModel = g.toModel({ opset: 17, producer: 'image-to-3d provider probe' });
     }
     const bytes = probeModel;
-    result = ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
-      async (s) => {
-        await s.release();
-        return '';
-      },
-      (e: unknown) => firstLine(e) || 'unknown error',
+    result = missingPrerequisite(provider).then(
+      (missing) =>
+        missing ??
+        ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
+          async (s) => {
+            await s.release();
+            return '';
+          },
+          (e: unknown) => firstLine(e) || 'unknown error',
+        ),
     );
     probeResults.set(provider, result);
   }
@@ -65,3 +69,17 @@ export function quietOrt(): void {
     ortLogLevelSet = true;
   }
 }
+
+/**
+ * A reason to skip the native probe: WebGPU on Linux runs on Vulkan, and without Vulkan's loader Dawn
+ * (WebGPU's engine inside ONNX Runtime) writes a warning with its C++ source path straight to the
+ * process's stderr, where no log level reaches it. Checking for the library first spares every CPU-only
+ * run that line. Undefined when nothing is known to be missing (or the check cannot tell): probe.
+ */
+async function missingPrerequisite(provider: string): Promise<string | undefined> {
+  if (provider !== 'webgpu' || process.platform !== 'linux') return undefined;
+  const unresolved = await findUnresolvedLibraries([VULKAN_LOADER]).catch(() => undefined);
+  return unresolved && unresolved.length > 0 ? `no Vulkan driver, ${VULKAN_LOADER} not found` : undefined;
+}
+
+const VULKAN_LOADER = 'libvulkan.so.1';

@@ -16,6 +16,8 @@ import * as ort from 'onnxruntime-node';
 import { UserError, type Hint } from '../errors.js';
 import { checkContract, IMAGE_LENGTH, IMAGE_SIZE, SCENE_CODES_DIMS, SCENE_CODES_LENGTH } from './contract.js';
 import { firstLine, probe, providerList, quietOrt } from './providers.js';
+import { providerSummary, shortenNativeMessage, shortReason, type SkippedProvider } from './providerReasons.js';
+import type { LogSink } from '../log.js';
 
 export { ENCODER_CONTRACT, DECODER_CONTRACT, IMAGE_SIZE, SCENE_CODES_DIMS } from './contract.js';
 export { autoExecutionProviders } from './providers.js';
@@ -35,7 +37,8 @@ export interface LoadedModel {
 export interface LoadModelOptions {
   /** Providers to try in order ('cpu' is appended when absent), or 'auto' for the platform's list. */
   executionProviders: readonly string[] | 'auto';
-  log?: (line: string) => void;
+  /** One 'info' line says which provider runs and why those before it did not; the full errors are 'debug'. */
+  log?: LogSink;
   intraOpThreads?: number;
 }
 
@@ -75,7 +78,7 @@ async function checkFile(path: string): Promise<void> {
   }
 }
 
-async function readKind(dir: string, log: (line: string) => void): Promise<string> {
+async function readKind(dir: string, log: LogSink): Promise<string> {
   let text: string;
   try {
     text = await readFile(join(dir, 'model.json'), 'utf8');
@@ -90,7 +93,7 @@ async function readKind(dir: string, log: (line: string) => void): Promise<strin
   } catch {
     // model.json only labels the model; a broken one should not stop a run
   }
-  log(`model.json in ${dir} has no readable "kind"; treating the model as 'unknown'.`);
+  log(`model.json in ${dir} has no readable "kind"; treating the model as 'unknown'.`, 'debug');
   return 'unknown';
 }
 
@@ -104,7 +107,15 @@ function sessionOptions(provider: string, options: LoadModelOptions): ort.Infere
   return o;
 }
 
-class ProviderFailed extends Error {}
+class ProviderFailed extends Error {
+  constructor(
+    message: string,
+    /** ONNX Runtime's own first line, for the short reason. */
+    readonly detail: string,
+  ) {
+    super(message);
+  }
+}
 
 async function createSessions(
   provider: string,
@@ -115,7 +126,7 @@ async function createSessions(
     try {
       return await ort.InferenceSession.create(path, sessionOptions(provider, options));
     } catch (e) {
-      if (provider !== 'cpu') throw new ProviderFailed(`${provider} could not load ${path}: ${firstLine(e)}`);
+      if (provider !== 'cpu') throw new ProviderFailed(`${provider} could not load ${path}: ${firstLine(e)}`, firstLine(e));
       throw new UserError(
         `Cannot load model file ${path}: ${firstLine(e)}`,
         ['The file is not a valid ONNX model for this runtime. Replace it with an intact export; if it is the built-in stand-in, ', { action: 'reinstall' }, '.'],
@@ -148,10 +159,12 @@ export async function loadModel(dir: string, options: LoadModelOptions): Promise
   const kind = await readKind(dir, log);
 
   quietOrt();
+  const skipped: SkippedProvider[] = [];
   for (const provider of providerList(options.executionProviders)) {
     const unavailable = await probe(provider);
     if (unavailable !== '') {
-      log(`Execution provider ${provider} is unavailable: ${unavailable}`);
+      log(`Execution provider ${provider} is unavailable: ${unavailable}`, 'debug');
+      skipped.push({ provider, reason: await shortReason(provider, unavailable) });
       continue;
     }
     let sessions: { encoder: ort.InferenceSession; decoder: ort.InferenceSession };
@@ -159,7 +172,8 @@ export async function loadModel(dir: string, options: LoadModelOptions): Promise
       sessions = await createSessions(provider, paths, options);
     } catch (e) {
       if (!(e instanceof ProviderFailed)) throw e;
-      log(`${e.message}; trying the next provider.`);
+      log(`${e.message}; trying the next provider.`, 'debug');
+      skipped.push({ provider, reason: `could not load the model: ${shortenNativeMessage(e.detail)}` });
       continue;
     }
     try {
@@ -168,7 +182,8 @@ export async function loadModel(dir: string, options: LoadModelOptions): Promise
       await Promise.all([sessions.encoder.release(), sessions.decoder.release()]);
       throw e;
     }
-    log(`Loaded ${kind} model from ${dir} on ${provider}.`);
+    log(`Loaded ${kind} model from ${dir} on ${provider}.`, 'debug');
+    log(providerSummary(provider, skipped));
     return new OrtModel(provider, kind, sessions.encoder, sessions.decoder);
   }
   // Only reachable when even the CPU provider fails on a one-node model: a broken installation.

@@ -20,14 +20,26 @@ const EXTENSIONS: Record<string, MeshFileFormat> = {
   stl: 'stl',
   ply: 'ply',
   glb: 'glb',
-  gltf: 'glb', // the glTF reader takes JSON glTF (embedded buffers) as well as GLB
+  gltf: 'glb', // the glTF reader takes JSON glTF (buffers embedded or in files beside it) as well as GLB
 };
 
 /** The format a path's extension names (case-insensitive), or undefined for other files. */
 export function meshFormatOfPath(path: string): MeshFileFormat | undefined {
+  const extension = extensionOf(path);
+  return extension !== undefined && Object.prototype.hasOwnProperty.call(EXTENSIONS, extension) ? EXTENSIONS[extension] : undefined;
+}
+
+/**
+ * How messages name a mesh file's format: "glTF" for a .gltf (read by the GLB reader, but a user who
+ * saved JSON glTF would not recognise "GLB"), otherwise the format in capitals.
+ */
+export function meshFormatLabel(path: string): string {
+  if (extensionOf(path) === 'gltf') return 'glTF';
+  return meshFormatOfPath(path)?.toUpperCase() ?? 'a mesh file';
+}
+
+function extensionOf(path: string): string | undefined {
   const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
   const dot = name.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const extension = name.slice(dot + 1).toLowerCase();
-  return Object.prototype.hasOwnProperty.call(EXTENSIONS, extension) ? EXTENSIONS[extension] : undefined;
+  return dot <= 0 ? undefined : name.slice(dot + 1).toLowerCase();
 }

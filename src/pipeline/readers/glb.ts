@@ -1,10 +1,14 @@
-import { Logger, WebIO, type Accessor, type Document, type JSONDocument, type Node, type Primitive } from '@gltf-transform/core';
+import { GLB_BUFFER, Logger, WebIO, type Accessor, type Document, type GLTF, type JSONDocument, type Node, type Primitive } from '@gltf-transform/core';
 import { ALL_EXTENSIONS, type InstancedMesh } from '@gltf-transform/extensions';
 import type { Mesh } from '../mesh/mesh.js';
 import { finishMesh, FloatList, IndexList } from './build.js';
+import { checkGltfBounds } from './gltfBounds.js';
+import { parseGltfContainer, type GltfContainer } from './gltfContainer.js';
+import { resolveResourceUri } from './gltfUri.js';
+import type { ResourceLoader } from './resourceLoader.js';
 
 /**
- * glTF reader (.glb, and .gltf whose buffers are embedded as data URIs), through glTF-Transform with
+ * glTF reader (.glb, and .gltf with its buffers embedded or in files beside it), through glTF-Transform with
  * every extension it knows, Draco and meshopt decoders included, so compressed files read too.
  *
  * The default scene is flattened into one triangle mesh: each node's world matrix (and GPU instance
@@ -35,8 +39,8 @@ const DRACO = 'KHR_draco_mesh_compression';
 
 /**
  * One I/O instance, created on first use, with every extension and the meshopt decoder (JavaScript
- * with its WebAssembly inlined: always loadable). WebIO never touches the file system: external
- * references are refused before it could fetch them, see resources().
+ * with its WebAssembly inlined: always loadable). WebIO never touches the file system: readGlb hands
+ * it every buffer's bytes, read through the caller's loader, see bufferData().
  */
 function io(): Promise<WebIO> {
   ioPromise ??= (async () => {
@@ -75,68 +79,105 @@ async function withDraco(reader: WebIO): Promise<void> {
   reader.registerDependencies({ 'draco3d.decoder': decoder });
 }
 
-export async function readGlb(bytes: Uint8Array): Promise<GlbRead> {
+export interface GlbReadOptions {
+  /** Reads the files a .gltf keeps its buffers in; without it, only embedded buffers are read. */
+  readonly resources?: ResourceLoader;
+}
+
+export async function readGlb(bytes: Uint8Array, options: GlbReadOptions = {}): Promise<GlbRead> {
   const notes: string[] = [];
+  const container = parseGltfContainer(bytes);
+  const buffers = await bufferData(container, options.resources);
+  checkGltfBounds(container.json, buffers);
+  // The bytes come from files and data: URIs, never from a SharedArrayBuffer, which glTF-Transform's type rules out.
+  const jsonDoc: JSONDocument = { json: container.json, resources: resourceMap(container, buffers, notes) as JSONDocument['resources'] };
   const reader = await io();
-  const jsonDoc = await jsonDocument(reader, bytes);
-  resources(jsonDoc, notes);
   if (jsonDoc.json.extensionsUsed?.includes(DRACO)) await withDraco(reader);
   let document: Document;
   try {
     document = await reader.readJSON(jsonDoc);
   } catch (error) {
-    throw new RangeError(`The glTF file could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RangeError(`The ${container.kind} file could not be read: ${error instanceof Error ? error.message : String(error)}`);
   }
   const raw = flatten(document, notes);
   return { mesh: finishMesh(raw, notes), notes };
 }
 
-async function jsonDocument(reader: WebIO, bytes: Uint8Array): Promise<JSONDocument> {
-  const isGlb = bytes.length >= 12 && bytes[0] === 0x67 && bytes[1] === 0x6c && bytes[2] === 0x54 && bytes[3] === 0x46;
-  if (isGlb) {
-    // glTF-Transform views the chunks through Uint32Arrays, which need a 4-aligned offset.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-    const length = new DataView(aligned.buffer, aligned.byteOffset, aligned.byteLength).getUint32(8, true);
-    if (length > aligned.length) {
-      throw new RangeError(`The GLB file is truncated: its header says ${length} bytes but it has ${aligned.length}.`);
+/**
+ * Each buffer's bytes: the GLB's binary chunk, a data: URI's contents, or a file beside the .gltf
+ * (read through the loader, after resolveResourceUri has refused anything outside its folder).
+ * Undefined for an EXT_meshopt_compression fallback buffer, which decompression fills.
+ */
+async function bufferData(container: GltfContainer, loader: ResourceLoader | undefined): Promise<(Uint8Array | undefined)[]> {
+  const defs: unknown = container.json.buffers ?? [];
+  if (!Array.isArray(defs)) throw new RangeError(`The ${container.kind} file's "buffers" is not a list.`);
+  const files = new Map<string, Uint8Array>(); // two buffers in one file are read (and counted) once
+  const out: (Uint8Array | undefined)[] = [];
+  for (const [i, def] of (defs as GLTF.IBuffer[]).entries()) {
+    if (typeof def !== 'object' || def === null) throw new RangeError(`The ${container.kind} file's buffer ${i} is not an object.`);
+    if (def.uri === undefined) {
+      out.push(glbBuffer(def, i, container));
+      continue;
     }
-    try {
-      return await reader.binaryToJSON(aligned);
-    } catch (error) {
-      throw new RangeError(`The GLB file is malformed: ${error instanceof Error ? error.message : String(error)}`);
+    const ref = resolveResourceUri(def.uri, `buffer ${i}`);
+    if (ref.kind === 'embedded') {
+      out.push(ref.bytes);
+      continue;
     }
+    if (!loader) throw new RangeError(`The glTF file keeps buffer ${i} in the separate file "${def.uri}", and no folder was given to read it from.`);
+    let data = files.get(ref.path);
+    if (!data) {
+      data = await loader(ref.path);
+      files.set(ref.path, data);
+    }
+    if (data.length !== def.byteLength) {
+      throw new RangeError(
+        `Buffer ${i} is the file "${ref.path}", which holds ${data.length} bytes, but the glTF file says ${String(def.byteLength)}: the file is not the one the glTF file was saved with.`,
+      );
+    }
+    out.push(data);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new RangeError('The file is neither a GLB (no "glTF" magic) nor glTF JSON.');
+  return out;
+}
+
+/** A buffer without a uri: the GLB's binary chunk (buffer 0 only, by the specification) or a meshopt fallback. */
+function glbBuffer(def: GLTF.IBuffer, i: number, container: GltfContainer): Uint8Array | undefined {
+  const meshopt = def.extensions?.['EXT_meshopt_compression'] as { fallback?: boolean } | undefined;
+  if (meshopt?.fallback === true) return undefined;
+  if (i === 0 && container.bin) return container.bin;
+  if (container.kind === 'glTF') {
+    throw new RangeError(`Buffer ${i} of the glTF file has no uri: a .gltf file names the file each buffer is in, or embeds it as a data: URI.`);
   }
-  if (typeof json !== 'object' || json === null || !('asset' in json)) {
-    throw new RangeError('The JSON file is not a glTF document (no "asset").');
-  }
-  return { json: json as JSONDocument['json'], resources: {} };
+  throw new RangeError(
+    i === 0 ? 'Buffer 0 of the GLB file has no uri and the file has no binary chunk to hold it.' : `Buffer ${i} of the GLB file has no uri; only buffer 0 can be the GLB's binary chunk.`,
+  );
 }
 
 /**
- * Data URIs and the GLB's own chunk are all this reader resolves. An external buffer would need the
- * file system (or the network): refused with a clear message. External images are not needed for
- * geometry, so they are stood in for by empty data.
+ * The resources glTF-Transform looks buffers up in, by uri. Texture images are not needed for the
+ * geometry: they all stand in as empty data, so those in separate files are never opened (whatever
+ * their uri) and embedded ones are not decoded.
  */
-function resources(jsonDoc: JSONDocument, notes: string[]): void {
-  for (const buffer of jsonDoc.json.buffers ?? []) {
-    const uri = buffer.uri;
-    if (uri === undefined || uri.startsWith('data:') || uri in jsonDoc.resources) continue;
-    throw new RangeError(`The glTF file refers to an external file "${uri}"; only .glb files and .gltf files with embedded (data:) buffers can be read.`);
-  }
+function resourceMap(container: GltfContainer, buffers: readonly (Uint8Array | undefined)[], notes: string[]): Record<string, Uint8Array> {
+  // Entries rather than assignments: a uri such as "__proto__" becomes a key like any other.
+  const entries: [string, Uint8Array][] = [];
   let images = 0;
-  for (const image of jsonDoc.json.images ?? []) {
-    const uri = image.uri;
-    if (uri === undefined || uri.startsWith('data:') || uri in jsonDoc.resources) continue;
-    jsonDoc.resources[uri] = new Uint8Array(0);
-    images++;
+  const imageDefs: unknown = container.json.images ?? [];
+  if (!Array.isArray(imageDefs)) throw new RangeError(`The ${container.kind} file's "images" is not a list.`);
+  for (const [i, image] of (imageDefs as GLTF.IImage[]).entries()) {
+    if (typeof image !== 'object' || image === null) throw new RangeError(`The ${container.kind} file's image ${i} is not an object.`);
+    const uri: unknown = image.uri;
+    if (uri === undefined) continue;
+    if (typeof uri !== 'string') throw new RangeError(`The ${container.kind} file's image ${i} has a uri that is not text.`);
+    entries.push([uri, new Uint8Array(0)]);
+    if (!/^data:/i.test(uri)) images++;
   }
+  (container.json.buffers ?? []).forEach((def, i) => {
+    if (def.uri !== undefined) entries.push([def.uri, buffers[i]!]);
+  });
+  if (container.bin) entries.push([GLB_BUFFER, container.bin]);
   if (images > 0) notes.push(`Ignored ${images} external texture image(s).`);
+  return Object.fromEntries(entries);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { isSameFile } from '../files/fileIdentity.js';
 import { isOutputFormat, OUTPUT_FORMAT_IDS, OUTPUT_FORMATS, type OutputFormat } from './outputFormats.js';
 
 /** How DXF files hold the mesh: R12 3DFACEs, an R12 polyface mesh, or an R2010 MESH entity. */
@@ -87,24 +88,20 @@ export function plannedRunPaths(sourcePath: string, formats: readonly OutputForm
 
 /**
  * The chosen formats minus any whose output would land on the source itself (converting a.stl to STL
- * next to it): no policy, "overwrite" included, may replace the file being converted.
+ * next to it): no policy, "overwrite" included, may replace the file being converted. "Itself" is
+ * judged on disk, not by spelling: an output folder that is a symlink to the source's folder, or an
+ * output name that is a hard link to the source, count too.
  */
-export function formatsOtherThanSource(
+export async function formatsOtherThanSource(
   meshPath: string,
   formats: readonly OutputFormat[],
   outDir?: string,
-): { formats: OutputFormat[]; skipped: OutputFormat[] } {
-  const source = path.resolve(meshPath);
+): Promise<{ formats: OutputFormat[]; skipped: OutputFormat[] }> {
   const planned = plannedOutputPaths(meshPath, formats, outDir);
   const kept: OutputFormat[] = [];
   const skipped: OutputFormat[] = [];
-  formats.forEach((f, i) => (samePath(path.resolve(planned[i]), source) ? skipped : kept).push(f));
+  for (let i = 0; i < formats.length; i++) (await isSameFile(planned[i]!, meshPath) ? skipped : kept).push(formats[i]!);
   return { formats: kept, skipped };
-}
-
-/** Case-insensitive where the platform's file systems usually are. */
-function samePath(a: string, b: string): boolean {
-  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 /** The longest prefix of `text` that fits in `maxBytes` of UTF-8, never splitting a character. */

@@ -1,3 +1,6 @@
+import * as path from 'node:path';
+import { sweepAbandonedWrites } from '../files/sweepAbandonedWrites.js';
+import { CancelledError } from '../progress.js';
 import { encodeOutput, type OutputFrames } from './encode.js';
 import type { OutputFormat } from './outputFormats.js';
 import { outputBaseName, plannedOutputPaths, type DxfEntityKind } from './outputs.js';
@@ -32,9 +35,19 @@ export async function writeMeshOutputs(outputs: MeshOutputs): Promise<string[]> 
   const paths = plannedOutputPaths(sourcePath, formats, outputs.outDir);
   const options = { name: outputBaseName(sourcePath), generator: GENERATOR, dxfEntity: outputs.dxfEntity };
   const models: PendingFile[] = formats.map((format, i) => ({ path: paths[i]!, data: encodeOutput(format, outputs.frames, options) }));
-  return writeFilesSafely([...models, ...(outputs.extraFiles ?? [])], {
+  const files = [...models, ...(outputs.extraFiles ?? [])];
+  // The run swept the folder when it started; a run killed there while this one worked is put right
+  // now, before our files are judged against what it left.
+  if (files.length > 0) {
+    await sweepAbandonedWrites(path.dirname(files[0]!.path), outputs.signal).catch((err: unknown) => {
+      if (err instanceof CancelledError) throw err;
+    });
+  }
+  return writeFilesSafely(files, {
     existing: outputs.existing,
     signal: outputs.signal,
     tag: outputs.tag,
+    // No policy replaces the file the run reads, whichever way an output name reaches it.
+    sourceFiles: [sourcePath],
   });
 }

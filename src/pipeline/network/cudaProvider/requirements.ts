@@ -67,13 +67,13 @@ export function describeRequirements(needed: readonly string[] | undefined, unre
     );
   }
   lines.push(
-    'They must be where the system\'s loader finds them: installed system-wide (registered with ldconfig), or their folders listed in LD_LIBRARY_PATH in the environment VS Code is started from.',
+    'They must be where the system\'s loader finds them: installed system-wide (registered with ldconfig), or their folders listed in LD_LIBRARY_PATH in the environment Image to 3D is started from.',
   );
   if (unresolved && unresolved.length > 0) {
     // ONNX Runtime's own error says only "Failed to load shared library", so this is the one place the user learns which.
     lines.push(`Not found on this machine right now: ${unresolved.join(', ')}.`);
   }
-  lines.push('Until then, generation falls back to another provider (in the end the CPU), and the reason is logged in the Image to 3D output channel.');
+  lines.push('Until then, generation falls back to another provider (in the end the CPU) and logs why.');
   return { cudaMajor, cudnnMajor, libraries, unresolved, text: lines.join('\n') };
 }
 

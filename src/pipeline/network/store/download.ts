@@ -4,12 +4,13 @@ import type { FileHandle } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { UserError } from '../../errors.js';
+import { UserError, type Hint } from '../../errors.js';
 import { syncDirectory } from '../../files/durable.js';
 import { CancelledError, throwIfAborted } from '../../progress.js';
 import { hashFilePrefix } from './fileHash.js';
 import { formatBytes } from './progressFormat.js';
 import { ProgressThrottle, type ByteProgress } from './rateMeter.js';
+import { makeFolders } from '../../files/makeFolders.js';
 
 /**
  * Downloads one large file so that a failure at any point costs as little as possible: the bytes go to
@@ -40,6 +41,17 @@ export interface DownloadOptions {
   readonly progressIntervalMs?: number;
   /** Name used in messages; the destination's file name when left out. */
   readonly label?: string;
+  /**
+   * Sees every answer's status and headers (redirects included) before any body is taken; throwing
+   * refuses the download there. The model store reads the hashes Hugging Face publishes in headers.
+   */
+  readonly onResponse?: (response: ResponseFacts) => void;
+}
+
+export interface ResponseFacts {
+  readonly url: string;
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 export interface DownloadResult {
@@ -69,6 +81,7 @@ interface RequestContext {
   readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number;
   readonly maxRedirects: number;
+  readonly onResponse: ((response: ResponseFacts) => void) | undefined;
 }
 
 interface OpenResponse {
@@ -94,13 +107,14 @@ export async function downloadFile(url: string, destPath: string, options: Downl
     signal,
     timeoutMs: options.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxRedirects: options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
+    onResponse: options.onResponse,
   };
   throwIfAborted(signal);
 
   const dest = path.resolve(destPath);
   const dir = path.dirname(dest);
   const part = partPathFor(dest);
-  await fsp.mkdir(dir, { recursive: true });
+  await makeFolders(dir);
 
   let existing = await regularFileSize(part);
   // A .part longer than the whole file cannot be a prefix of it.
@@ -254,6 +268,12 @@ async function openResponse(rangeStart: number, ctx: RequestContext): Promise<Op
     if (rangeStart > 0) headers.range = `bytes=${rangeStart}-`;
     const opened = await sendRequest(url, headers, ctx);
     const status = opened.res.statusCode ?? 0;
+    try {
+      ctx.onResponse?.({ url: url.href, status, headers: opened.res.headers });
+    } catch (err) {
+      discard(opened);
+      throw err;
+    }
     if (!REDIRECT_STATUSES.has(status)) return opened;
 
     const location = opened.res.headers.location;
@@ -272,8 +292,8 @@ async function openResponse(rangeStart: number, ctx: RequestContext): Promise<Op
     } catch {
       throw protocolError(ctx, status, `a redirect to an invalid address (${location})`);
     }
-    // There is no published checksum for the first download, so the transport is all that vouches for
-    // the bytes: an https address must not be talked down to plain http on the way.
+    // The bytes are checked against their pinned hash afterwards, but a file with no pin has only the
+    // transport to vouch for it: an https address must not be talked down to plain http on the way.
     if (next.protocol !== 'https:' && next.protocol !== 'http:') {
       throw protocolError(ctx, status, `a redirect to an unsupported address (${next.protocol})`);
     }
@@ -311,7 +331,7 @@ function sendRequest(url: URL, headers: Record<string, string>, ctx: RequestCont
       if (settled) return;
       settled = true;
       if (ctx.signal?.aborted) reject(new CancelledError());
-      else reject(connectFailure(ctx, url, networkReason(err, watch.timedOut, ctx.timeoutMs)));
+      else reject(connectFailure(ctx, url, err, watch.timedOut));
     });
   });
 }
@@ -400,12 +420,34 @@ function stoppedError(ctx: RequestContext, received: number, total: number | und
   );
 }
 
-function connectFailure(ctx: RequestContext, url: URL, reason: string): UserError {
-  return new UserError(
-    `Could not download ${ctx.label} from ${url.host} (${reason}).`,
-    'Check the internet connection and any proxy settings, then try again.',
-    'download-failed',
-  );
+/**
+ * Failures to reach the server at all: no network, no name service, a firewall, nothing listening. On
+ * a first run offline this is the first thing a user sees, so its hint offers ways round the download.
+ */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** The server could not be reached; callers that know a way to do without the file add it (withoutNetworkHint). */
+export class ServerUnreachableError extends UserError {}
+
+function connectFailure(ctx: RequestContext, url: URL, err: unknown, timedOut: boolean): UserError {
+  const message = `Could not download ${ctx.label} from ${url.host} (${networkReason(err, timedOut, ctx.timeoutMs)}).`;
+  if (timedOut || UNREACHABLE_CODES.has(errorCode(err) ?? '')) {
+    return new ServerUnreachableError(
+      message,
+      ['Check the internet connection and any proxy settings, then try again, or ', { action: 'download-from-mirror' }, '.'],
+      'download-failed',
+    );
+  }
+  return new UserError(message, 'Check the internet connection and any proxy settings, then try again.', 'download-failed');
+}
+
+/**
+ * `err` with `alternative` (how to do without this download, e.g. another model) added to its hint
+ * when it says the server could not be reached; any other error unchanged.
+ */
+export function withoutNetworkHint(err: unknown, alternative: Hint): unknown {
+  if (!(err instanceof ServerUnreachableError)) return err;
+  return new ServerUnreachableError(err.message, [...err.hint, ' ', ...alternative], err.code, err.details);
 }
 
 function httpStatusError(ctx: RequestContext, status: number, statusText: string | undefined): UserError {
@@ -454,7 +496,8 @@ function networkReason(err: unknown, timedOut: boolean, timeoutMs: number): stri
       return 'connection refused';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return 'host not found';
+      // The first thing an offline computer reports: the name cannot be looked up without a network.
+      return 'host not found: no network, or a wrong address';
     case 'ETIMEDOUT':
       return 'connection timed out';
     case 'EPIPE':

@@ -20,6 +20,11 @@ export interface ManifestFile {
    * a defence against a forger, but it catches a mirror serving another file or a truncated one.
    */
   readonly md5?: string;
+  /**
+   * The publisher's git commit the file is pinned to (Hugging Face: 40 hex digits), when it has one. The
+   * URL must name it (`/resolve/<revision>/`), so a later push to the branch cannot change what is fetched.
+   */
+  readonly revision?: string;
 }
 
 export interface StandinManifestModel {
@@ -47,6 +52,7 @@ export interface Manifest {
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const MD5_PATTERN = /^[0-9a-f]{32}$/;
+const REVISION_PATTERN = /^[0-9a-f]{40}$/;
 const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /**
  * Names the store keeps for itself (its record, lock and temporaries); a model file with one of these
@@ -110,10 +116,22 @@ function parseFile(value: unknown, where: string): ManifestFile {
   if (sha256 !== null && !(typeof sha256 === 'string' && SHA256_PATTERN.test(sha256))) {
     throw new ManifestError(`${where}.sha256 must be 64 lower-case hex digits or null.`);
   }
-  if (!('md5' in value)) return { name, url, size, sha256 };
-  const md5 = value.md5;
-  if (!(typeof md5 === 'string' && MD5_PATTERN.test(md5))) throw new ManifestError(`${where}.md5 must be 32 lower-case hex digits when present.`);
-  return { name, url, size, sha256, md5 };
+  const file: { -readonly [K in keyof ManifestFile]: ManifestFile[K] } = { name, url, size, sha256 };
+  if ('md5' in value) {
+    const md5 = value.md5;
+    if (!(typeof md5 === 'string' && MD5_PATTERN.test(md5))) throw new ManifestError(`${where}.md5 must be 32 lower-case hex digits when present.`);
+    file.md5 = md5;
+  }
+  if ('revision' in value) {
+    const revision = value.revision;
+    if (!(typeof revision === 'string' && REVISION_PATTERN.test(revision))) {
+      throw new ManifestError(`${where}.revision must be a full commit id (40 lower-case hex digits) when present.`);
+    }
+    // A revision the URL does not name pins nothing: the download would still follow the branch.
+    if (!parsed.pathname.split('/').includes(revision)) throw new ManifestError(`${where}.url must name its revision ${revision}.`);
+    file.revision = revision;
+  }
+  return file;
 }
 
 function parseModel(value: unknown, where: string): ManifestModel {

@@ -7,17 +7,24 @@ import { acquireFolderLock, type LockHolder } from '../../files/folderLock.js';
 import { throwIfAborted } from '../../progress.js';
 import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles } from './download.js';
 import { hashFilePrefix } from './fileHash.js';
+import { GIT_BLOB_CHECK_LIMIT, gitBlobSha1, readHubHeaders, type HubFacts } from './hubHeaders.js';
 import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
 import { ProgressThrottle } from './rateMeter.js';
 import { downloadFraction, formatBytes, formatDownloadProgress } from './progressFormat.js';
+import { makeFolders } from '../../files/makeFolders.js';
 
 /**
- * The downloaded copy of a model (TripoSR, or a background-removal network): `<root>/<id>/` holding its files, `files.json` (size and SHA-256 of
- * each file, recorded when it was downloaded) and `.lock` while one process downloads into it.
+ * The downloaded copy of a model (TripoSR, or a background-removal network): `<root>/<id>/` holding its
+ * files, `files.json` (size and SHA-256 of each file, recorded when it was downloaded) and `.lock` while
+ * one process downloads into it.
  *
- * Hugging Face publishes no checksum we could ship for TripoSR's files, so the first download is
- * trusted and recorded, and every later use re-hashes against that record: a file damaged on disk or
- * replaced afterwards is caught before the network loads it.
+ * What a download must be, strongest first: the size and SHA-256 pinned in models/manifest.json; the
+ * hashes the Hugging Face hub publishes in its answer (hubHeaders.ts); for a file with no pin, the hash
+ * recorded at its first download from the publisher (a mirror's first download of such a file is
+ * refused, as nothing could vouch for it). A file that fails any of them is deleted and not recorded.
+ * The transport is no part of the check: a plain-http mirror serving the published bytes passes, an
+ * https one serving others does not. Every later use re-hashes against the record, so a file damaged
+ * on disk or replaced afterwards is caught before the network loads it.
  */
 
 export const APP_CACHE_NAME = 'image-to-3d';
@@ -31,7 +38,12 @@ export type ModelStatus =
   | { readonly state: 'partial'; readonly bytes: number }
   /** Every file is here and recorded, but not hashed by this ModelStore since it last changed. */
   | { readonly state: 'complete-unverified'; readonly bytes: number }
-  | { readonly state: 'verified'; readonly bytes: number };
+  | { readonly state: 'verified'; readonly bytes: number }
+  /**
+   * Only with a manifest entry: a recorded file is not the one the entry pins (an update moved to new
+   * weights, or an earlier version recorded a mirror's bytes). It must be downloaded again.
+   */
+  | { readonly state: 'outdated'; readonly bytes: number; readonly files: readonly string[] };
 
 export interface StoreProgress {
   /** 'hash' while reading files already on disk (verification, or recording a file found in place). */
@@ -52,6 +64,8 @@ export interface RecordedFile {
   /** Where it came from (a mirror when the download was redirected by the user). */
   readonly url: string;
   readonly recordedAt: string;
+  /** The commit the Hugging Face hub resolved its URL to (X-Repo-Commit), when it said. */
+  readonly revision?: string;
 }
 
 export interface FilesRecord {
@@ -87,6 +101,15 @@ export interface VerifyOptions {
    * Off by default: re-reading 1.7 GB before every run in one session buys little.
    */
   readonly force?: boolean;
+  /** The model's manifest entry: a recorded file that is not the one it pins is refused. */
+  readonly entry?: DownloadableManifestModel;
+}
+
+/** What a file must be, and who says so (for the message when it is not). */
+interface ExpectedFile {
+  readonly sha256: string;
+  readonly size: number | null;
+  readonly basis: 'pinned' | 'recorded';
 }
 
 export class ModelStore {
@@ -113,7 +136,7 @@ export class ModelStore {
     return path.join(this.dir, LOCK_NAME);
   }
 
-  async status(): Promise<ModelStatus> {
+  async status(entry?: DownloadableManifestModel): Promise<ModelStatus> {
     const record = await this.readRecord();
     let complete = record !== undefined;
     let verified = true;
@@ -135,6 +158,8 @@ export class ModelStore {
         bytes += (await statFile(this.filePath(name) + PART_SUFFIX))?.size ?? 0;
       }
     }
+    const outdated = record && entry ? record.files.filter((f) => conflictsWithPin(entry, f) !== undefined).map((f) => f.name) : [];
+    if (outdated.length > 0) return { state: 'outdated', bytes, files: outdated };
     if (complete) return { state: verified ? 'verified' : 'complete-unverified', bytes };
     if (bytes === 0 && (await this.listFiles()).length === 0) return { state: 'missing' };
     return { state: 'partial', bytes };
@@ -158,20 +183,21 @@ export class ModelStore {
   }
 
   /**
-   * Downloads every file of `entry` that is not here yet (resuming `.part` files), then records each
-   * file's size and SHA-256. Files already recorded are left alone; call verify() before use.
+   * Downloads every file of `entry` that is not here yet (resuming `.part` files), checks it against
+   * what it must be (see the class comment), then records its size and SHA-256. Files already recorded
+   * as the pinned ones are left alone; call verify() before use.
    */
   async ensureDownloaded(entry: DownloadableManifestModel, options: EnsureOptions = {}): Promise<FilesRecord> {
     if (entry.id !== this.modelId) throw new RangeError(`This store holds ${this.modelId}, not ${entry.id}.`);
     throwIfAborted(options.signal);
-    await fsp.mkdir(this.dir, { recursive: true });
+    await makeFolders(this.dir);
     const release = await this.acquireLock(options);
     try {
       const previous = await this.readRecord();
-      const expected = entry.files.map((f) => f.name);
-      let files = (previous?.files ?? []).filter((f) => expected.includes(f.name));
+      const names = entry.files.map((f) => f.name);
+      let files = (previous?.files ?? []).filter((f) => names.includes(f.name));
       const save = async (): Promise<FilesRecord> => {
-        const record: FilesRecord = { version: RECORD_VERSION, model: this.modelId, expected, files };
+        const record: FilesRecord = { version: RECORD_VERSION, model: this.modelId, expected: names, files };
         await this.writeRecord(record);
         return record;
       };
@@ -180,43 +206,62 @@ export class ModelStore {
       for (const [fileIndex, file] of entry.files.entries()) {
         const dest = this.filePath(file.name);
         const url = options.urlOverrides?.[file.name] ?? file.url;
-        const recorded = files.find((f) => f.name === file.name);
+        let recorded = files.find((f) => f.name === file.name);
         let stats = await statFile(dest);
         const report = (phase: StoreProgress['phase']) => (received: number, total: number | undefined, bytesPerSecond: number) =>
           options.onProgress?.({ phase, file: file.name, fileIndex, fileCount: entry.files.length, received, total, bytesPerSecond });
 
-        if (stats && recorded) {
-          if (stats.size !== recorded.size) throw this.mismatch(file.name, `it is ${stats.size} bytes, the recorded download ${recorded.size}`);
-          const outdated = (file.size !== null && file.size !== recorded.size) || (file.sha256 !== null && file.sha256 !== recorded.sha256);
-          if (!outdated) continue;
-          // The manifest now pins another file than the one downloaded earlier (an extension update
-          // moved to new weights): the old copy is of no further use.
+        if (recorded && conflictsWithPin(entry, recorded) !== undefined) {
+          // The manifest pins another file than the one recorded (an extension update moved to new
+          // weights, or an earlier version recorded a mirror's bytes): the old copy is of no further use.
           await fsp.rm(dest, { force: true });
           files = files.filter((f) => f.name !== file.name);
           record = await save();
+          recorded = undefined;
           stats = undefined;
         }
+        if (stats && recorded) {
+          if (stats.size !== recorded.size) throw this.mismatch(file.name, `it is ${stats.size} bytes, the recorded download ${recorded.size}`);
+          continue;
+        }
+        const expected = expectedFile(file, recorded);
+        const hub: HubFacts = {};
         let size: number;
         let sha256: string;
+        let found: boolean;
         if (stats) {
           // In place but never recorded (the record was lost, or the files were copied in by hand):
           // hash what is there rather than download 1.7 GB again.
           sha256 = await this.hashFile(dest, stats.size, report('hash'), options.signal);
           size = stats.size;
+          found = true;
         } else {
-          const result = await downloadFile(url, dest, {
-            expectedSize: file.size ?? undefined,
-            signal: options.signal,
-            onProgress: report('download'),
-            fetchTimeoutMs: options.fetchTimeoutMs,
-            maxRedirects: options.maxRedirects,
-            label: file.name,
-          });
-          size = result.size;
-          sha256 = result.sha256;
+          if (expected === undefined && file.md5 === undefined && url !== file.url) throw this.unverifiableMirror(file, url);
+          found = false;
+          try {
+            const result = await downloadFile(url, dest, {
+              expectedSize: expected?.size ?? undefined,
+              signal: options.signal,
+              onProgress: report('download'),
+              fetchTimeoutMs: options.fetchTimeoutMs,
+              maxRedirects: options.maxRedirects,
+              label: file.name,
+              onResponse: (response) => {
+                readHubHeaders(response.headers, hub);
+                this.checkHubAnswer(file, url, hub, expected);
+              },
+            });
+            size = result.size;
+            sha256 = result.sha256;
+          } catch (err) {
+            // Refused on what the hub published: whatever an earlier attempt left is of that file too.
+            if (err instanceof UserError && err.code === 'checksum-mismatch') await fsp.rm(dest + PART_SUFFIX, { force: true });
+            throw err;
+          }
         }
-        await this.checkAgainstManifest(file, size, sha256, options.signal);
-        files = [...files.filter((f) => f.name !== file.name), { name: file.name, size, sha256, url, recordedAt: new Date().toISOString() }];
+        await this.checkIdentity(file, { url, found, size, sha256, expected, hub }, options.signal);
+        const entryRecord: RecordedFile = { name: file.name, size, sha256, url, recordedAt: new Date().toISOString(), ...(hub.revision ? { revision: hub.revision } : {}) };
+        files = [...files.filter((f) => f.name !== file.name), entryRecord];
         // Saved after each file so a failure on the next one does not lose this one's record.
         record = await save();
         const now = await statFile(dest);
@@ -231,7 +276,8 @@ export class ModelStore {
   /**
    * Re-hashes every file against the record written when it was downloaded (skipping files this
    * store has hashed since they last changed, unless `force`). Throws 'model-missing' when the model
-   * is not (completely) here, 'checksum-mismatch' when a file changed since.
+   * is not (completely) here, 'checksum-mismatch' when a file changed since or, given `entry`, was
+   * recorded as another file than the one it pins.
    */
   async verify(options: VerifyOptions = {}): Promise<FilesRecord> {
     const record = await this.readRecord();
@@ -239,6 +285,14 @@ export class ModelStore {
     for (const [fileIndex, name] of record.expected.entries()) {
       const recorded = record.files.find((f) => f.name === name);
       if (!recorded) throw this.missing(`${name} has not been downloaded yet`);
+      const conflict = options.entry ? conflictsWithPin(options.entry, recorded) : undefined;
+      if (conflict !== undefined) {
+        throw new UserError(
+          `${name} in ${this.dir} is not the published file (${conflict}).`,
+          'Download the model again: the copy there is replaced by the published file.',
+          'checksum-mismatch',
+        );
+      }
       const file = this.filePath(name);
       const stats = await statFile(file);
       if (!stats) throw this.missing(`${name} is missing`);
@@ -297,22 +351,82 @@ export class ModelStore {
     return hash.digest('hex');
   }
 
-  private async checkAgainstManifest(file: ManifestFile, size: number, sha256: string, signal: AbortSignal | undefined): Promise<void> {
-    const wrongSize = file.size !== null && size !== file.size;
-    let wrongHash = file.sha256 !== null && sha256 !== file.sha256;
+  /**
+   * Refuses, before any byte is taken, an answer whose published hash or size differs from what the file
+   * must be: 1.7 GB of the wrong file need not be downloaded to be refused.
+   */
+  private checkHubAnswer(file: ManifestFile, url: string, hub: HubFacts, expected: ExpectedFile | undefined): void {
+    if (hub.sha256 !== undefined && expected !== undefined && hub.sha256 !== expected.sha256) {
+      throw this.notPublished(
+        file,
+        `${url} announces a file whose SHA-256 is ${hub.sha256} (X-Linked-Etag), but ${describeExpected(expected)} is ${expected.sha256}. Nothing was downloaded`,
+        url !== file.url,
+      );
+    }
+    const size = expected?.size ?? file.size;
+    if (hub.size !== undefined && size !== null && hub.size !== size) {
+      throw this.notPublished(file, `${url} announces ${hub.size} bytes (X-Linked-Size), the published file has ${size}. Nothing was downloaded`, url !== file.url);
+    }
+  }
+
+  /**
+   * Checks a downloaded (or found) file against everything that says what it must be; deletes it and
+   * throws a 'checksum-mismatch' naming both values when it differs, so nothing wrong is ever recorded.
+   */
+  private async checkIdentity(
+    file: ManifestFile,
+    got: { url: string; found: boolean; size: number; sha256: string; expected: ExpectedFile | undefined; hub: HubFacts },
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { expected, hub } = got;
+    let problem: string | undefined;
+    const size = expected?.size ?? file.size;
+    if (size !== null && got.size !== size) problem = `it is ${got.size} bytes, the published file ${size}`;
+    else if (expected !== undefined && got.sha256 !== expected.sha256) {
+      problem = `its SHA-256 is ${got.sha256}, ${describeExpected(expected)} is ${expected.sha256}`;
+    } else if (hub.sha256 !== undefined && got.sha256 !== hub.sha256) {
+      problem = `its SHA-256 is ${got.sha256}, the one the Hugging Face hub publishes for it (X-Linked-Etag) is ${hub.sha256}`;
+    } else if (hub.gitBlobSha1 !== undefined && got.size <= GIT_BLOB_CHECK_LIMIT) {
+      const blob = await gitBlobSha1(this.filePath(file.name), got.size, signal);
+      if (blob !== hub.gitBlobSha1) problem = `its git blob SHA-1 is ${blob}, the one the Hugging Face hub publishes for it (ETag) is ${hub.gitBlobSha1}`;
+    }
     // An MD5 pin costs one more read of the file, once, when it is first recorded; a SHA-256 pin
     // supersedes it.
-    if (!wrongSize && !wrongHash && file.sha256 === null && file.md5 !== undefined) {
+    if (problem === undefined && file.sha256 === null && file.md5 !== undefined) {
       const md5 = createHash('md5');
-      await hashFilePrefix(this.filePath(file.name), size, md5, { signal });
-      wrongHash = md5.digest('hex') !== file.md5;
+      await hashFilePrefix(this.filePath(file.name), got.size, md5, { signal });
+      const digest = md5.digest('hex');
+      if (digest !== file.md5) problem = `its MD5 is ${digest}, the publisher's is ${file.md5}`;
     }
-    if (!wrongSize && !wrongHash) return;
+    if (problem === undefined) return;
     // Not kept: a file known to be wrong must not be found in place and recorded by the next call.
     await fsp.rm(this.filePath(file.name), { force: true });
-    throw new UserError(
-      `${file.name} does not match the published file (${wrongSize ? `${size} bytes instead of ${file.size}` : 'different SHA-256'}) and was deleted.`,
-      'Run the download again. If this keeps happening, a proxy may be altering the download, or the published file has changed and a newer version of Image to 3D is needed.',
+    const origin = got.found ? `found in ${this.dir}` : `downloaded from ${got.url}`;
+    throw this.notPublished(file, `${file.name} ${origin} is not the published file: ${problem}. It was deleted and nothing was recorded`, !got.found && got.url !== file.url);
+  }
+
+  private notPublished(file: ManifestFile, what: string, fromMirror: boolean): UserError {
+    return new UserError(
+      `${what}.`,
+      fromMirror
+        ? [
+            `A mirror must serve exactly the published bytes of ${file.name}: point its entry in `,
+            { option: 'downloadUrls' },
+            ` at a true copy, or leave ${file.name} out of it to download from ${new URL(file.url).host}.`,
+          ]
+        : 'Run the download again. If this keeps happening, a proxy may be altering the download, or the published file has changed and a newer version of Image to 3D is needed.',
+      'checksum-mismatch',
+    );
+  }
+
+  private unverifiableMirror(file: ManifestFile, url: string): UserError {
+    return new UserError(
+      `${file.name} cannot be downloaded from the mirror ${url}: no hash of the published file is known yet to check the mirror's copy against.`,
+      [
+        `Download it once from its publisher (${new URL(file.url).host}) by leaving ${file.name} out of `,
+        { option: 'downloadUrls' },
+        '; later downloads, from mirrors too, are held to the hash recorded then.',
+      ],
       'checksum-mismatch',
     );
   }
@@ -405,13 +519,40 @@ function parseRecord(value: unknown, modelId: string): FilesRecord {
   if (!Array.isArray(r.files)) throw new Error('bad files');
   const files = r.files.map((f: unknown): RecordedFile => {
     if (typeof f !== 'object' || f === null) throw new Error('bad file');
-    const { name, size, sha256, url, recordedAt } = f as Record<string, unknown>;
+    const { name, size, sha256, url, recordedAt, revision } = f as Record<string, unknown>;
     if (typeof name !== 'string' || !expected.includes(name)) throw new Error('bad name');
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new Error('bad size');
     if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error('bad sha256');
-    return { name, size, sha256, url: typeof url === 'string' ? url : '', recordedAt: typeof recordedAt === 'string' ? recordedAt : '' };
+    return {
+      name,
+      size,
+      sha256,
+      url: typeof url === 'string' ? url : '',
+      recordedAt: typeof recordedAt === 'string' ? recordedAt : '',
+      ...(typeof revision === 'string' && /^[0-9a-f]{40}$/.test(revision) ? { revision } : {}),
+    };
   });
   return { version: RECORD_VERSION, model: modelId, expected, files };
+}
+
+/** What the manifest pins for a file, else what its first download recorded, else nothing. */
+function expectedFile(file: ManifestFile, recorded: RecordedFile | undefined): ExpectedFile | undefined {
+  if (file.sha256 !== null) return { sha256: file.sha256, size: file.size, basis: 'pinned' };
+  if (recorded) return { sha256: recorded.sha256, size: recorded.size, basis: 'recorded' };
+  return undefined;
+}
+
+function describeExpected(expected: ExpectedFile): string {
+  return expected.basis === 'pinned' ? "the published file's (pinned in Image to 3D's model list)" : "the one recorded at this file's first download";
+}
+
+/** Why a recorded file is not the one the entry pins, or undefined when it is (or nothing is pinned). */
+function conflictsWithPin(entry: DownloadableManifestModel, recorded: RecordedFile): string | undefined {
+  const file = entry.files.find((f) => f.name === recorded.name);
+  if (!file) return undefined;
+  if (file.size !== null && file.size !== recorded.size) return `it is ${recorded.size} bytes, the published file ${file.size}`;
+  if (file.sha256 !== null && file.sha256 !== recorded.sha256) return `its SHA-256 is ${recorded.sha256}, the published file's ${file.sha256}`;
+  return undefined;
 }
 
 function stamp(stats: Stats): string {

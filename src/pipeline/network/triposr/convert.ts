@@ -8,12 +8,13 @@
  * time into the external data file, so memory stays near the largest tensor, not the model.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { StateDictSource } from '../checkpoint/stateDict.js';
 import type { GraphBuilder } from '../onnx/graphBuilder.js';
 import { CancelledError, throwIfAborted } from '../../progress.js';
 import { checkStateDict, parseConfig, type TripoSRConfig } from './config.js';
+import { recordFiles, type ConvertedFile } from './convertedFiles.js';
 import { buildDecoderGraph } from './decoderGraph.js';
 import { buildEncoderGraph, MS_DOMAIN } from './encoderGraph.js';
 import type { Precision } from './weights.js';
@@ -22,7 +23,8 @@ export type { Precision } from './weights.js';
 
 /**
  * Bump whenever the graphs this module writes change in any way (ops, layout, numerics): callers key
- * their conversion cache on checkpoint hash + this version.
+ * their conversion cache on it, with the checkpoint's hash, the config and the precision
+ * (conversionCache.ts).
  */
 export const BUILDER_VERSION = 1;
 
@@ -58,8 +60,19 @@ export interface ConvertOptions {
   /** The folder to create (or replace) with encoder.onnx, encoder.onnx.data, decoder.onnx and model.json. */
   readonly outDir: string;
   readonly precision?: Precision;
+  /** What the caller's cache keys this conversion on; recorded in model.json so the cache can check it. */
+  readonly convertedFrom?: ConversionSource;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ConversionProgress) => void;
+}
+
+/** Everything that shapes the converted graphs (conversionCache.ts computes it). */
+export interface ConversionSource {
+  readonly checkpointSha256: string;
+  /** SHA-256 of the config as parsed and normalised, so only edits that change the graphs count. */
+  readonly configSha256: string;
+  readonly builderVersion: number;
+  readonly precision: Precision;
 }
 
 export interface ConversionResult {
@@ -74,6 +87,10 @@ export interface ConvertedManifest {
   readonly builderVersion: number;
   readonly precision: Precision;
   readonly description: string;
+  /** Present when the caller gave it: what the conversion was made from. */
+  readonly convertedFrom?: ConversionSource;
+  /** The folder's files as written: checked before each use, so a damaged folder is converted again. */
+  readonly files: readonly ConvertedFile[];
 }
 
 function modelOptions(config: TripoSRConfig, precision: Precision, part: string) {
@@ -145,6 +162,9 @@ export async function convertCheckpoint(options: ConvertOptions): Promise<Conver
       builderVersion: BUILDER_VERSION,
       precision,
       description: `TripoSR converted from its PyTorch checkpoint (${precision} encoder weights).`,
+      ...(options.convertedFrom ? { convertedFrom: options.convertedFrom } : {}),
+      // The data file exists only when some tensor was large enough to go there.
+      files: await recordFiles(staging, await presentFiles(staging, [ENCODER_FILE, ENCODER_DATA_FILE, DECODER_FILE]), signal),
     };
     await writeFile(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     throwIfAborted(signal);
@@ -155,6 +175,12 @@ export async function convertCheckpoint(options: ConvertOptions): Promise<Conver
     throw e;
   }
   return { encoderPath: join(outDir, ENCODER_FILE), decoderPath: join(outDir, DECODER_FILE) };
+}
+
+async function presentFiles(dir: string, names: readonly string[]): Promise<string[]> {
+  const present: string[] = [];
+  for (const name of names) if (await stat(join(dir, name)).then((s) => s.isFile(), () => false)) present.push(name);
+  return present;
 }
 
 /**
