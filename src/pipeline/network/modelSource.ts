@@ -12,8 +12,7 @@ import { UserError } from '../errors.js';
 import { throwIfAborted, type ProgressSink } from '../progress.js';
 import { openCheckpoint, sha256File } from './checkpoint/torchCheckpoint.js';
 import { downloadableModel, loadManifest, parseManifest, type DownloadableManifestModel } from './store/manifest.js';
-import { storeFor, storeProgress } from './store/modelStore.js';
-import { withoutNetworkHint } from './store/download.js';
+import { downloadForRun, storeFor, storeProgress } from './store/modelStore.js';
 import { formatBytes } from './store/progressFormat.js';
 import { conversionKey, inspectConversion, removeSuperseded } from './triposr/conversionCache.js';
 import { convertCheckpoint, type Precision } from './triposr/convert.js';
@@ -114,16 +113,11 @@ async function prepareManaged(spec: Extract<ModelSpec, { kind: 'managed' }>, opt
         ? `The TripoSR files in ${store.dir} are not the published ones (${status.files.join(' and ')}); downloading them again.`
         : `Downloading TripoSR into ${store.dir}.`,
     );
-    await store
-      .ensureDownloaded(entry, {
-        urlOverrides: spec.urlOverrides,
-        signal: options.signal,
-        whenBusy: 'wait',
-        onProgress: (p) => report(storeProgress(p)),
-      })
-      .catch((err: unknown) => {
-        throw withoutNetworkHint(err, ['Without a network, the built-in demonstration model (', { option: 'model', value: 'standin' }, ') runs with no download.']);
-      });
+    await downloadForRun(store, entry, { urlOverrides: spec.urlOverrides, signal: options.signal, report }, [
+      'Without a network, the built-in demonstration model (',
+      { option: 'model', value: 'standin' },
+      ') runs with no download.',
+    ]);
   }
   const record = await store.verify({ entry, signal: options.signal, onProgress: (p) => report(storeProgress(p)) });
   const checkpoint = record.files.find((f) => f.name === 'model.ckpt');

@@ -8,8 +8,7 @@ import type { ProgressSink } from '../progress.js';
 import type { SegmentationNetwork } from '../image/segmentation.js';
 import { segmentationManifest } from './segmentationManifest.js';
 import { formatBytes } from './store/progressFormat.js';
-import { storeFor, storeProgress } from './store/modelStore.js';
-import { withoutNetworkHint } from './store/download.js';
+import { downloadForRun, storeFor, storeProgress } from './store/modelStore.js';
 
 export type SegmentationModelSpec =
   /** An ONNX file of the named network's family, used as it is. */
@@ -60,22 +59,13 @@ export async function prepareSegmentationModel(spec: SegmentationModelSpec, opti
       );
     }
     options.log?.(`Downloading the ${spec.network} background-removal network into ${store.dir}.`);
-    await store
-      .ensureDownloaded(entry, {
-        urlOverrides: spec.urlOverrides,
-        signal: options.signal,
-        whenBusy: 'wait',
-        onProgress: (p) => report(storeProgress(p)),
-      })
-      .catch((err: unknown) => {
-        throw withoutNetworkHint(err, [
-          'Without a network, point at a copy of the file you have (',
-          { option: 'backgroundModelPath' },
-          ') or keep the background (',
-          { option: 'background', value: 'keep' },
-          ').',
-        ]);
-      });
+    await downloadForRun(store, entry, { urlOverrides: spec.urlOverrides, signal: options.signal, report }, [
+      'Without a network, point at a copy of the file you have (',
+      { option: 'backgroundModelPath' },
+      ') or keep the background (',
+      { option: 'background', value: 'keep' },
+      ').',
+    ]);
   }
   await store.verify({ signal: options.signal, onProgress: (p) => report(storeProgress(p)) });
   return store.filePath(fileName);

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { acquireFolderLock, type LockHolder } from '../../files/folderLock.js';
 import { throwIfAborted } from '../../progress.js';
-import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles } from './download.js';
+import { downloadFile, errorCode, PART_SUFFIX, sweepPartFiles, withoutNetworkHint } from './download.js';
+import type { Hint } from '../../hint.js';
 import { hashFilePrefix } from './fileHash.js';
 import { GIT_BLOB_CHECK_LIMIT, gitBlobSha1, readHubHeaders, type HubFacts } from './hubHeaders.js';
 import type { DownloadableManifestModel, ManifestFile } from './manifest.js';
@@ -578,6 +579,29 @@ export function storeFor(storeDir: string, modelId: string): ModelStore {
   const store = stores.get(key) ?? new ModelStore(storeDir, modelId);
   stores.set(key, store);
   return store;
+}
+
+/**
+ * Fetches what a run needs that is not here yet, reporting it as pipeline progress, and waiting for
+ * another run that is downloading into the same store. When no server could be reached, `offline` (what
+ * works without a network for this model) is added to the error's hint.
+ */
+export async function downloadForRun(
+  store: ModelStore,
+  entry: DownloadableManifestModel,
+  options: { readonly urlOverrides?: Readonly<Record<string, string>>; readonly signal?: AbortSignal; readonly report: (p: ReturnType<typeof storeProgress>) => void },
+  offline: Hint,
+): Promise<FilesRecord> {
+  try {
+    return await store.ensureDownloaded(entry, {
+      urlOverrides: options.urlOverrides,
+      signal: options.signal,
+      whenBusy: 'wait',
+      onProgress: (p) => options.report(storeProgress(p)),
+    });
+  } catch (err) {
+    throw withoutNetworkHint(err, offline);
+  }
 }
 
 /** A store event as a pipeline progress line: downloading, or verifying what is on disk. */
