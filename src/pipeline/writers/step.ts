@@ -1,11 +1,13 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { Mesh } from '../mesh/mesh.js';
 import { distinctTriangles } from '../mesh/triangles.js';
+import { recogniseCurvedRegions } from '../mesh/fit/recognise.js';
 import { buildAdjacency } from './step/adjacency.js';
+import { buildCurvedFaces } from './step/curvedFaces.js';
 import { writeBrep } from './step/brep.js';
 import { findCorners } from './step/corners.js';
 import { removeThinTriangles } from './step/degenerate.js';
-import { buildFaces } from './step/faces.js';
+import { buildFaces, type CurvedFaceInput } from './step/faces.js';
 import { findShells } from './step/shells.js';
 import { uncertaintyFor } from './step/tolerance.js';
 import { weldTriangles } from './step/weld.js';
@@ -40,7 +42,16 @@ export interface StepOptions {
    * per triangle: larger, but the simplest structure, for comparison or as a way out.
    */
   readonly mergeCoplanar?: boolean;
+  /**
+   * How far, in millimetres, a recognised cylinder, cone or sphere may lie from the mesh's vertices.
+   * Default: 0.1% of the bounding box diagonal. 0 turns surface recognition off (faces stay planar).
+   * Only with mergeCoplanar.
+   */
+  readonly tolerance?: number;
 }
+
+/** The default surface tolerance as a fraction of the bounding box diagonal. */
+export const DEFAULT_TOLERANCE_FRACTION = 1e-3;
 
 /** The whole file as one string. Throws a RangeError when it would exceed what a string can hold. */
 export function encodeStep(mesh: Mesh, options: StepOptions): string {
@@ -66,7 +77,16 @@ export function encodeStepBytes(mesh: Mesh, options: StepOptions): Uint8Array {
 
   const adjacency = buildAdjacency(tri);
   const merge = options.mergeCoplanar ?? true;
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE_FRACTION * boxDiagonal(welded.coords, welded.count);
+  let curved: CurvedFaceInput | undefined;
+  if (merge && tolerance > 0) {
+    const regions = recogniseCurvedRegions({ tri, coords: welded.coords, twin: adjacency.twin, tolerance });
+    if (regions.surfaces.length > 0) {
+      curved = { faces: buildCurvedFaces(tri, adjacency.twin, welded.coords, regions), surfaces: regions.surfaces, sameSense: regions.sameSense };
+    }
+  }
   const faces = buildFaces({
+    curved,
     tri,
     coords: welded.coords,
     vertexCount: welded.count,
@@ -90,4 +110,18 @@ export function encodeStepBytes(mesh: Mesh, options: StepOptions): Uint8Array {
     },
     { name: options.name, generator: options.generator, timestamp: options.timestamp ?? new Date() },
   );
+}
+
+function boxDiagonal(coords: Float64Array, count: number): number {
+  if (count === 0) return 0;
+  const min = [Infinity, Infinity, Infinity];
+  const max = [-Infinity, -Infinity, -Infinity];
+  for (let v = 0; v < count; v++) {
+    for (let c = 0; c < 3; c++) {
+      const x = coords[v * 3 + c]!;
+      if (x < min[c]!) min[c] = x;
+      if (x > max[c]!) max[c] = x;
+    }
+  }
+  return Math.hypot(max[0]! - min[0]!, max[1]! - min[1]!, max[2]! - min[2]!);
 }

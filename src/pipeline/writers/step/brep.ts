@@ -1,3 +1,4 @@
+import { writeAnalyticSurface } from './analytic.js';
 import { ascii, AsciiWriter, stepString, stepTimestamp } from './ascii.js';
 import type { FaceSet } from './faces.js';
 import { Int32List } from './lists.js';
@@ -74,7 +75,7 @@ export function writeBrep(input: BrepInput, names: BrepNames): Uint8Array {
 }
 
 /** Numbers entities as they are written. */
-class EntityWriter {
+export class EntityWriter {
   id = 0;
   constructor(readonly out: AsciiWriter) {}
 
@@ -332,6 +333,7 @@ function writeGeometry(w: EntityWriter, input: BrepInput, topology: Topology): I
   for (let f = 0; f < faces.count; f++) {
     bounds.length = 0;
     const firstLoop = faces.faceLoops[f]!;
+    const curved = faces.surfaceOf[f]!;
     for (let l = firstLoop; l < faces.faceLoops[f + 1]!; l++) {
       const firstUse = w.id + 1;
       for (let u = useStart[l]!; u < useStart[l + 1]!; u++) {
@@ -345,9 +347,20 @@ function writeGeometry(w: EntityWriter, input: BrepInput, topology: Topology): I
       w.refRun(firstUse, useStart[l + 1]! - useStart[l]!);
       out.raw(CLOSE1);
       bounds.push(w.open());
-      out.raw(l === firstLoop ? OUTER_BOUND_OPEN : BOUND_OPEN);
+      // On a curved face no loop is marked outer: which one is depends on how the surface is parameterised.
+      out.raw(l === firstLoop && curved < 0 ? OUTER_BOUND_OPEN : BOUND_OPEN);
       out.ref(loop);
       out.raw(TRUE_CLOSE);
+    }
+    if (curved >= 0) {
+      const surface = writeAnalyticSurface(w, faces.surfaces[curved]!);
+      faceIds[f] = w.open();
+      out.raw(FACE_OPEN);
+      w.refs(bounds);
+      out.char(44);
+      out.ref(surface);
+      out.raw(faces.sameSense[curved] ? TRUE_CLOSE : FALSE_CLOSE);
+      continue;
     }
     // The plane sits on one of the face's own vertices when it has one in the file, else on a point of its own.
     const originVertex = faces.originVertex[f]!;

@@ -1,4 +1,6 @@
+import type { FittedSurface } from '../../mesh/fit/surfaces.js';
 import { nextHalfEdge, previousHalfEdge } from './adjacency.js';
+import type { CurvedFace } from './curvedFaces.js';
 import { Float64List, Int32List } from './lists.js';
 import { directionDecimals, roundDirection } from './tolerance.js';
 import { GRID_PER_MM } from './weld.js';
@@ -26,6 +28,18 @@ export interface FaceSet {
   readonly originVertex: Int32Array;
   /** Per face, the plane's location in grid units (used where originVertex is -1). */
   readonly origin: Float64Array;
+  /** Per face, its curved surface in `surfaces`, or -1 for a plane. */
+  readonly surfaceOf: Int32Array;
+  readonly surfaces: readonly FittedSurface[];
+  /** Per curved surface, whether its normal points out of the solid. */
+  readonly sameSense: readonly boolean[];
+}
+
+/** Faces on recognised curved surfaces, written before (and instead of) the planar faces over their triangles. */
+export interface CurvedFaceInput {
+  readonly faces: readonly CurvedFace[];
+  readonly surfaces: readonly FittedSurface[];
+  readonly sameSense: readonly boolean[];
 }
 
 export interface FaceInput {
@@ -36,6 +50,8 @@ export interface FaceInput {
   readonly uncertainty: number;
   /** Merge coplanar neighbours; one face per triangle when false. */
   readonly merge: boolean;
+  /** Curved faces, when surfaces were recognised (only with merge). */
+  readonly curved?: CurvedFaceInput;
 }
 
 /**
@@ -58,6 +74,10 @@ export function buildFaces(input: FaceInput): FaceSet {
     for (let t = 0; t < triangleCount; t++) faces.addTriangle(t);
   } else {
     const grower = new RegionGrower(input, faces);
+    for (const face of input.curved?.faces ?? []) {
+      faces.addCurved(face);
+      for (const t of face.triangles) grower.claim(t);
+    }
     for (let t = 0; t < triangleCount; t++) grower.growFrom(t);
   }
   return faces.finish();
@@ -73,6 +93,7 @@ class FaceCollector {
   private readonly normalDecimals: number[] = [];
   private readonly originVertex = new Int32List();
   private readonly origin = new Float64List();
+  private readonly surfaceOf = new Int32List();
   private readonly rounded = new Float64Array(3);
 
   constructor(private readonly input: FaceInput) {}
@@ -105,6 +126,17 @@ class FaceCollector {
     }
   }
 
+  /** A face on a curved surface: its loops, no plane. */
+  addCurved(face: CurvedFace): void {
+    this.rounded.fill(0);
+    this.startFace(face.triangles[0]!, 0, -1, 0, 0, 0);
+    this.surfaceOf.set(this.surfaceOf.length - 1, face.surface);
+    for (const loop of face.loops) {
+      this.loopStart.push(this.loopEdges.length);
+      for (const h of loop) this.loopEdges.push(h);
+    }
+  }
+
   finish(): FaceSet {
     const count = this.faceTriangle.length;
     this.faceLoops.push(this.loopStart.length);
@@ -119,6 +151,9 @@ class FaceCollector {
       normalDecimals: Uint8Array.from(this.normalDecimals),
       originVertex: this.originVertex.toArray(),
       origin: this.origin.toArray(),
+      surfaceOf: this.surfaceOf.toArray(),
+      surfaces: this.input.curved?.surfaces ?? [],
+      sameSense: this.input.curved?.sameSense ?? [],
     };
   }
 
@@ -133,6 +168,7 @@ class FaceCollector {
     this.origin.push(ox);
     this.origin.push(oy);
     this.origin.push(oz);
+    this.surfaceOf.push(-1);
   }
 }
 
@@ -237,6 +273,11 @@ class RegionGrower {
       this.assign(t);
       this.faces.addTriangle(t);
     }
+  }
+
+  /** Keeps triangle t out of every planar face (it belongs to a curved one). */
+  claim(t: number): void {
+    this.assigned[t] = 1;
   }
 
   private assign(t: number): void {

@@ -17,6 +17,10 @@ export class Int32List {
     return this.data[i]!;
   }
 
+  set(i: number, value: number): void {
+    this.data[i] = value;
+  }
+
   /** A trimmed copy. */
   toArray(): Int32Array {
     return this.data.slice(0, this.length);
