@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Progress, Stage } from '../pipeline/progress.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
 import type { Failure, PipelineClient } from './pipelineClient.js';
+import type { Settings } from './settingsTable.js';
 import { hintText } from '../pipeline/hint.js';
 import { EXTENSION_HINT_WORDS } from './hintWords.js';
 
@@ -67,7 +68,7 @@ export function initialPolicy(setting: ExistingFilesSetting): ExistingFilePolicy
   return setting === 'ask' ? 'fail' : setting;
 }
 
-export type ExistingFilesSetting = 'ask' | 'suffix' | 'overwrite';
+export type ExistingFilesSetting = Settings['existingFiles'];
 
 /**
  * When a job failed because outputs exist and the setting says to ask: Replace or Keep Both, as a
