@@ -5,6 +5,7 @@ export const CLI_FLAGS: Readonly<Record<OptionId, string>> = {
   threshold: '--threshold',
   resolution: '--resolution',
   targetTriangles: '--triangles',
+  cadTolerance: '--cad-tolerance',
   existing: '--existing',
   foregroundRatio: '--foreground-ratio',
   background: '--background',

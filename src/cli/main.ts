@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import type { GenerateRequest } from '../pipeline/run.js';
+import type { CadMeshReport, GenerateRequest } from '../pipeline/run.js';
 import { runGeneration } from '../pipeline/generate.js';
 import { OpenModels } from '../pipeline/network/openModels.js';
 import type { ModelSpec, PrecisionSetting } from '../pipeline/network/modelSource.js';
@@ -15,7 +15,7 @@ import { describeCudaInstallProgress, installCudaProvider, notApplicableReason }
 import { convertMeshFile, type ConvertRequest } from '../pipeline/convert.js';
 import { LENGTH_UNITS, meshFormatOfPath, MESH_FILE_EXTENSIONS, type LengthUnit, type UpAxis } from '../pipeline/readers/formats.js';
 import type { MeshMetrics } from '../pipeline/mesh/metrics.js';
-import { CONVERT_DEFAULTS, GENERATE_DEFAULTS, GENERATE_LIMITS, PRECISION_SETTINGS, parseExecutionProviders, type NumberLimits, type NumericGenerateOption } from '../pipeline/generateOptions.js';
+import { CAD_TOLERANCE_AUTO_SHARE, CONVERT_DEFAULTS, GENERATE_DEFAULTS, GENERATE_LIMITS, PRECISION_SETTINGS, parseExecutionProviders, type NumberLimits, type NumericGenerateOption } from '../pipeline/generateOptions.js';
 import { DXF_ENTITY_KINDS, parseOutputFormats, type DxfEntityKind } from '../pipeline/writers/outputs.js';
 import { OUTPUT_FORMAT_IDS } from '../pipeline/writers/outputFormats.js';
 import type { ExistingFilePolicy } from '../pipeline/writers/safeWrite.js';
@@ -80,6 +80,8 @@ Image options:
   --floaters F           drop pieces under this fraction of the largest's area ${numberHelp('floaterFraction')}
   --triangles N          simplify to about N triangles ${numberHelp('targetTriangles', '; 0 = keep all')}
   --size MM              length of the longest side in millimetres ${numberHelp('longestSideMm')}
+  --cad-tolerance MM     STEP and DXF: simplify the full-resolution mesh while every point stays within
+                         MM of it, both ways ${numberHelp('cadTolerance', `; 0 = auto, ${100 * CAD_TOLERANCE_AUTO_SHARE}% of the longest side`)}
   --providers LIST       execution providers in order, e.g. cuda,cpu (default ${GENERATE_DEFAULTS.executionProviders})
   --install-cuda         (no image) fetch ONNX Runtime's CUDA provider from NuGet for NVIDIA GPUs on
                          Linux, and say which CUDA/cuDNN libraries it still needs
@@ -87,6 +89,8 @@ Image options:
 Mesh file options:
   --up AXIS              the file's up axis: y or z (default: y for glTF, z for OBJ, STL and PLY)
   --units UNIT           the file's length unit: ${LENGTH_UNITS.join(', ')} (default: m for glTF, mm otherwise)
+  --triangles N          simplify GLB, OBJ, STL and PLY to about N triangles (default: as the file has them)
+  --cad-tolerance MM     as above, measured on the file's mesh in millimetres
 
   --verbose              also print details: each execution provider's full error, where models load from
   --version              print the version and exit
@@ -118,6 +122,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         floaters: { type: 'string' },
         triangles: { type: 'string' },
         size: { type: 'string' },
+        'cad-tolerance': { type: 'string' },
         existing: { type: 'string' },
         providers: { type: 'string' },
         dxf: { type: 'string' },
@@ -172,6 +177,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       floaterFraction: parseNumber('--floaters', values.floaters, 'floaterFraction'),
       targetTriangles: parseNumber('--triangles', values.triangles, 'targetTriangles'),
       longestSideMm: parseNumber('--size', values.size, 'longestSideMm'),
+      cadTolerance: parseNumber('--cad-tolerance', values['cad-tolerance'], 'cadTolerance'),
       existing: parseExisting(values.existing),
       background: {
         mode: parseBackgroundMode(values.background),
@@ -219,6 +225,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     bar.done();
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s on ${result.provider}\n`);
+    if (result.cad) process.stderr.write(`${describeCadMesh(result.cad)}\n`);
     process.stderr.write(
       result.input.backgroundRemovedWith
         ? `Background removed with ${result.input.backgroundRemovedWith}: the object covers ${(100 * result.input.objectShare).toFixed(1)}% of the image.\n`
@@ -254,6 +261,8 @@ type ParsedValues = {
   readonly dxf?: string;
   readonly up?: string;
   readonly units?: string;
+  readonly triangles?: string;
+  readonly 'cad-tolerance'?: string;
 };
 
 /** Mesh file in, chosen formats out, written next to it: no network involved. */
@@ -267,6 +276,8 @@ async function convertFromCli(meshPath: string, sourceFormat: string, values: Pa
       up: parseUpAxis(values.up),
       units: parseUnits(values.units),
       dxfEntity: parseDxfEntity(values.dxf, CONVERT_DEFAULTS.dxfEntity),
+      cadTolerance: values['cad-tolerance'] === undefined ? CONVERT_DEFAULTS.cadTolerance : parseNumber('--cad-tolerance', values['cad-tolerance'], 'cadTolerance'),
+      targetTriangles: values.triangles === undefined ? CONVERT_DEFAULTS.targetTriangles : parseNumber('--triangles', values.triangles, 'targetTriangles'),
       existing: parseExisting(values.existing),
     };
   } catch (err) {
@@ -282,6 +293,7 @@ async function convertFromCli(meshPath: string, sourceFormat: string, values: Pa
     const result = await convertMeshFile(request, { signal: abort.signal, onProgress: (p: Progress) => bar.update(p) });
     bar.done();
     process.stderr.write(`${describeMetrics(result.metrics)}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    if (result.cad) process.stderr.write(`${describeCadMesh(result.cad)}\n`);
     for (const note of result.notes) process.stderr.write(`${note}.\n`);
     for (const file of result.files) process.stdout.write(`${file}\n`);
     return EXIT.done;
@@ -298,6 +310,12 @@ function cliLog(bar: ProgressBar, verbose: boolean): LogSink {
   return (line, level) => {
     if (level !== 'debug' || verbose) bar.log(line);
   };
+}
+
+/** What STEP and DXF were written from: the faces a CAD user will wait for. */
+function describeCadMesh(cad: CadMeshReport): string {
+  const m = cad.metrics;
+  return `STEP/DXF mesh within ${cad.toleranceMm.toPrecision(3)} mm: ${m.vertices} vertices, ${m.faces} faces, ${m.watertight ? 'watertight' : 'not watertight'}, volume ${(m.volume / 1000).toFixed(2)} cm³`;
 }
 
 function describeMetrics(m: MeshMetrics): string {

@@ -94,6 +94,8 @@ async function convertOne(
     up: settings.meshUpAxis,
     units: settings.meshUnits,
     dxfEntity: settings.dxfEntity,
+    cadTolerance: settings.cadTolerance,
+    targetTriangles: settings.targetTriangles,
     existing: initialPolicy(settings.existingFiles),
   };
   const name = path.basename(meshPath);

@@ -121,6 +121,7 @@ async function generateOne(ctx: CommandContext, imagePath: string, outDir: strin
     floaterFraction: settings.floaterFraction,
     targetTriangles: settings.targetTriangles,
     longestSideMm: settings.longestSideMm,
+    cadTolerance: settings.cadTolerance,
     dxfEntity: settings.dxfEntity,
     background: { mode: settings.background, model: backgroundModel(ctx, settings) },
     foregroundRatio: settings.foregroundRatio,

@@ -9,6 +9,7 @@ export const SETTING_KEYS: Readonly<Record<OptionId, string>> = {
   threshold: 'threshold',
   resolution: 'resolution',
   targetTriangles: 'targetTriangles',
+  cadTolerance: 'cadTolerance',
   existing: 'existingFiles',
   foregroundRatio: 'foregroundRatio',
   background: 'background',

@@ -127,13 +127,14 @@ export const SETTINGS = Object.freeze({
   meshUpAxis: choice(UP_AXIS_CHOICES, CONVERT_DEFAULTS.up),
   meshUnits: choice(UNIT_CHOICES, CONVERT_DEFAULTS.units),
   longestSideMm: number(GENERATE_DEFAULTS.longestSideMm, GENERATE_LIMITS.longestSideMm),
+  cadTolerance: number(GENERATE_DEFAULTS.cadTolerance, GENERATE_LIMITS.cadTolerance),
   existingFiles: choice(EXISTING_FILE_CHOICES, 'ask'),
 });
 
 export type SettingKey = keyof typeof SETTINGS;
 
 /** The generation options that settings hold under the library's own names. */
-type SharedWithLibrary = 'resolution' | 'threshold' | 'sampling' | 'smoothingIterations' | 'floaterFraction' | 'targetTriangles' | 'longestSideMm' | 'dxfEntity' | 'backgroundNetwork' | 'foregroundRatio' | 'precision';
+type SharedWithLibrary = 'resolution' | 'threshold' | 'sampling' | 'smoothingIterations' | 'floaterFraction' | 'targetTriangles' | 'longestSideMm' | 'cadTolerance' | 'dxfEntity' | 'backgroundNetwork' | 'foregroundRatio' | 'precision';
 
 /** The one place settings are read: everything else receives this typed object. */
 export interface Settings extends Pick<GenerateDefaults, SharedWithLibrary> {
@@ -188,6 +189,7 @@ export function settingsFrom(read: (key: SettingKey) => unknown): Settings {
     meshUpAxis: upAxis === 'auto' ? undefined : upAxis,
     meshUnits: units === 'auto' ? undefined : units,
     longestSideMm: value('longestSideMm'),
+    cadTolerance: value('cadTolerance'),
     existingFiles: value('existingFiles'),
   };
 }

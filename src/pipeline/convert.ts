@@ -17,7 +17,11 @@ import { isAllocationFailure, refusedLength } from './memory.js';
 import { fileErrorReason, fileUserError } from './files/fileErrors.js';
 import { UserError } from './errors.js';
 import { stageTimer, type ProgressSink, type Stage } from './progress.js';
-import { CONVERT_DEFAULTS } from './generateOptions.js';
+import { cadToleranceMm, CONVERT_DEFAULTS } from './generateOptions.js';
+import { decimate } from './mesh/decimate.js';
+import { longestSide, simplifyToTolerance } from './mesh/simplifyToTolerance.js';
+import { cadMeshTriangleLimit, needsCadMesh } from './writers/outputFormats.js';
+import type { CadMeshReport } from './run.js';
 
 const MILLIMETRES_PER_UNIT: Readonly<Record<LengthUnit, number>> = { mm: 1, cm: 10, m: 1000, in: 25.4 };
 
@@ -32,6 +36,10 @@ export interface ConvertRequest {
   /** Units of the file; by its format when absent (glTF: metres; others: millimetres). */
   readonly units?: LengthUnit;
   readonly dxfEntity?: DxfEntityKind;
+  /** STEP and DXF: deviation allowed from the file's mesh, in millimetres; 0 or absent: auto (cadToleranceMm). */
+  readonly cadTolerance?: number;
+  /** GLB, OBJ, STL, PLY: simplify to about this many triangles; 0 or absent: as the file has them. */
+  readonly targetTriangles?: number;
   readonly existing: ExistingFilePolicy;
   /** Marks temporary files so a host can sweep them if the run is killed. */
   readonly tag?: string;
@@ -50,6 +58,8 @@ export interface ConvertResult {
   readonly preview: Mesh;
   /** Measured in the CAD frame, in millimetres. */
   readonly metrics: MeshMetrics;
+  /** The mesh STEP and DXF got, when one of them was written. */
+  readonly cad?: CadMeshReport;
   readonly sourceFormat: MeshFileFormat;
   /** How the file was read: its axes and units, and anything skipped or repaired. */
   readonly notes: string[];
@@ -111,9 +121,33 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
 
   const up = request.up ?? (format === 'glb' ? 'y' : 'z');
   const units = request.units ?? (format === 'glb' ? 'm' : 'mm');
-  const cad = toCadFrame(read.mesh, up, MILLIMETRES_PER_UNIT[units]);
+  const full = toCadFrame(read.mesh, up, MILLIMETRES_PER_UNIT[units]);
+  const simplifyNotes: string[] = [];
+  const triangleTarget = request.targetTriangles ?? CONVERT_DEFAULTS.targetTriangles;
+  const fullFaces = full.indices.length / 3;
+  const displayFormats = formats.filter((f) => !needsCadMesh([f]));
+  let cad = full;
+  if (triangleTarget > 0 && fullFaces > triangleTarget && displayFormats.length > 0) {
+    report({ stage: 'read', fraction: 0.5, message: `Simplifying ${fullFaces.toLocaleString('en')} triangles to ${triangleTarget.toLocaleString('en')}` });
+    cad = decimate(full, triangleTarget, { signal, preserveBoundary: true });
+    simplifyNotes.push(
+      `${displayFormats.map((f) => f.toUpperCase()).join(', ')} simplified from ${fullFaces.toLocaleString('en')} to ${(cad.indices.length / 3).toLocaleString('en')} triangles`,
+    );
+  }
+  let cadReport: CadMeshReport | undefined;
+  let cadMesh: Mesh | undefined;
+  if (needsCadMesh(formats)) {
+    const toleranceMm = cadToleranceMm(request.cadTolerance ?? CONVERT_DEFAULTS.cadTolerance, longestSide(full.positions));
+    report({ stage: 'read', fraction: 0.75, message: `Simplifying for CAD to ${toleranceMm.toPrecision(3)} mm` });
+    cadMesh = await timed('read', async () => simplifyToTolerance(full, toleranceMm, { signal, maxFaces: cadMeshTriangleLimit(formats) }));
+    cadReport = { toleranceMm, metrics: meshMetrics(cadMesh) };
+    simplifyNotes.push(
+      `${formats.filter((f) => needsCadMesh([f])).map((f) => f.toUpperCase()).join(', ')} simplified to within ${toleranceMm.toPrecision(3)} mm: ${cadReport.metrics.faces.toLocaleString('en')} of ${fullFaces.toLocaleString('en')} triangles`,
+    );
+  }
   const metrics = meshMetrics(cad);
-  checkTriangleLimits(formats, metrics.faces, 'Simplify the mesh in the program that made it');
+  checkTriangleLimits(displayFormats, metrics.faces, ['Simplify the mesh (', { option: 'targetTriangles' }, '), or in the program that made it']);
+  if (cadReport) checkTriangleLimits(formats.filter((f) => needsCadMesh([f])), cadReport.metrics.faces, ['Raise the CAD tolerance (', { option: 'cadTolerance' }, ')']);
   const gltfFrame = cadToGltf(cad);
   const gltf: Mesh = { ...gltfFrame, colors: cad.colors ? srgbToLinear(cad.colors) : undefined };
 
@@ -123,8 +157,9 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
       sourcePath: request.meshPath,
       outDir: request.outDir,
       formats,
-      frames: { cad, gltf },
+      frames: { cad, gltf, cadMesh },
       dxfEntity: request.dxfEntity ?? CONVERT_DEFAULTS.dxfEntity,
+      cadToleranceMm: cadReport?.toleranceMm,
       existing: request.existing,
       signal,
       tag: request.tag,
@@ -134,12 +169,14 @@ export async function convertMeshFile(request: ConvertRequest, context: ConvertC
   const notes = [
     `Read as ${meshFormatLabel(request.meshPath)}, ${up.toUpperCase()} up, in ${units === 'm' ? 'metres' : units}`,
     ...read.notes,
+    ...simplifyNotes,
     ...skipped.map((f) => `${f.toUpperCase()} not written: it would have replaced the source file`),
   ];
   return {
     files,
     preview: { ...gltf, normals: vertexNormals(gltf.positions, gltf.indices) },
     metrics,
+    cad: cadReport,
     sourceFormat: format,
     notes,
     skipped,

@@ -13,6 +13,8 @@ export const OPTION_IDS = [
   'threshold',
   'resolution',
   'targetTriangles',
+  // How far the STEP/DXF mesh may stray from the full one, in millimetres.
+  'cadTolerance',
   'existing',
   'foregroundRatio',
   'background',

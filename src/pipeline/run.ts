@@ -3,7 +3,8 @@ import { decodeImage, probeImage } from './image/decode.js';
 import { networkInput, networkInputPreview, NETWORK_IMAGE_SIZE } from './image/frame.js';
 import { isolateObject, loadSegmenter, needsBackgroundRemoval, type IsolatedObject, type Segmenter } from './image/background.js';
 import type { BackgroundMode } from './image/backgroundOptions.js';
-import { GENERATE_DEFAULTS, type SamplingMode } from './generateOptions.js';
+import { cadToleranceMm, GENERATE_DEFAULTS, type SamplingMode } from './generateOptions.js';
+import { longestSide, simplifyToTolerance } from './mesh/simplifyToTolerance.js';
 import type { SegmentationNetwork } from './image/segmentation.js';
 import { prepareSegmentationModel, type SegmentationModelSpec } from './network/segmentationSource.js';
 import type { LoadedModel } from './network/session.js';
@@ -17,7 +18,7 @@ import { toFrame } from './mesh/transform.js';
 import { processMesh, type ProcessingReport } from './mesh/process.js';
 import { srgbToLinear } from './mesh/colour.js';
 import { checkTriangleLimits } from './writers/encode.js';
-import type { OutputFormat } from './writers/outputFormats.js';
+import { cadMeshTriangleLimit, needsCadMesh, type OutputFormat } from './writers/outputFormats.js';
 import { inputImagePaths, type DxfEntityKind } from './writers/outputs.js';
 import { checkOutputsBeforeRun, type OutputTarget } from './writers/outputCheck.js';
 import type { ExistingFilePolicy, PendingFile } from './writers/safeWrite.js';
@@ -49,6 +50,11 @@ export interface GenerateRequest {
   readonly targetTriangles?: number;
   /** Length of the longest side of the result, in millimetres. */
   readonly longestSideMm: number;
+  /**
+   * How far STEP and DXF may deviate from the full-resolution mesh, in millimetres; 0 or absent:
+   * auto (cadToleranceMm in generateOptions.ts).
+   */
+  readonly cadTolerance?: number;
   readonly existing: ExistingFilePolicy;
   /** How DXF files hold the mesh; GENERATE_DEFAULTS.dxfEntity when absent. */
   readonly dxfEntity?: DxfEntityKind;
@@ -93,6 +99,8 @@ export interface GenerateResult {
   readonly preview: Mesh;
   /** Measured on the CAD-frame mesh, in millimetres. */
   readonly metrics: MeshMetrics;
+  /** The mesh STEP and DXF got, when one of them was written: its tolerance (mm) and measures. */
+  readonly cad?: CadMeshReport;
   readonly provider: string;
   readonly modelKind: string;
   readonly timingsMs: Partial<Record<Stage, number>>;
@@ -100,6 +108,11 @@ export interface GenerateResult {
   readonly processing: ProcessingReport;
   readonly sampling: SamplingReport;
   readonly input: InputReport;
+}
+
+export interface CadMeshReport {
+  readonly toleranceMm: number;
+  readonly metrics: MeshMetrics;
 }
 
 /** What the network was shown. */
@@ -223,18 +236,32 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   );
   const { positions, indices } = processed.mesh;
 
+  // STEP and DXF get their own mesh, simplified from the full-resolution one to a distance in
+  // millimetres; the network frame's units relate to them through the display mesh's longest side,
+  // which toFrame scales to longestSideMm.
+  const cadToleranceMillimetres = cadToleranceMm(request.cadTolerance ?? GENERATE_DEFAULTS.cadTolerance, request.longestSideMm);
+  const cadWorld = needsCadMesh(request.formats)
+    ? await timed('mesh', async () => {
+        report({ stage: 'mesh', fraction: 0.95, message: `Simplifying for CAD to ${cadToleranceMillimetres.toPrecision(3)} mm` });
+        const worldPerMm = longestSide(positions) / request.longestSideMm;
+        return simplifyToTolerance(processed.full, cadToleranceMillimetres * worldPerMm, { signal, maxFaces: cadMeshTriangleLimit(request.formats) });
+      })
+    : undefined;
+
   // Colours come from the network at the final vertices, after smoothing and simplification moved them.
   report({ stage: 'colour', fraction: 0, message: 'Colouring the vertices' });
-  const colors = await timed('colour', async () => {
-    const out = new Float32Array(positions.length);
-    for (let start = 0; start < positions.length; start += DECODER_BATCH * 3) {
+  const colourAt = async (points: Float32Array): Promise<Float32Array> => {
+    const out = new Float32Array(points.length);
+    for (let start = 0; start < points.length; start += DECODER_BATCH * 3) {
       throwIfAborted(signal);
-      const chunk = positions.subarray(start, Math.min(positions.length, start + DECODER_BATCH * 3));
+      const chunk = points.subarray(start, Math.min(points.length, start + DECODER_BATCH * 3));
       const { color } = await model.decode(sceneCodes, chunk);
       out.set(color, start);
     }
     return out;
-  });
+  };
+  const colors = await timed('colour', () => colourAt(positions));
+  const cadColors = cadWorld ? await timed('colour', () => colourAt(cadWorld.positions)) : undefined;
 
   // Simplification leaves fresh normals on the mesh it returns; only a mesh it did not touch needs them
   // computed. toFrame rotates them into each frame rather than computing them again.
@@ -244,9 +271,14 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
   const gltfFrame = toFrame(mesh, 'gltf', request.longestSideMm);
   const gltf: Mesh = { ...gltfFrame, colors: srgbToLinear(colors) };
   const metrics = meshMetrics(cad);
+  // Placed by the display mesh so both land on the same spot at the same scale.
+  const cadMesh = cadWorld ? toFrame({ ...cadWorld, colors: cadColors }, 'cad', request.longestSideMm, positions) : undefined;
+  const cadReport: CadMeshReport | undefined = cadMesh ? { toleranceMm: cadToleranceMillimetres, metrics: meshMetrics(cadMesh) } : undefined;
 
+  // Each format is held to the limit for the mesh it will be written with.
+  if (cadReport) checkTriangleLimits(request.formats.filter((f) => needsCadMesh([f])), cadReport.metrics.faces, ['Raise the CAD tolerance (', { option: 'cadTolerance' }, ')']);
   checkTriangleLimits(
-    request.formats,
+    cadReport ? request.formats.filter((f) => !needsCadMesh([f])) : request.formats,
     metrics.faces,
     [
       'Lower the target triangle count (',
@@ -273,8 +305,9 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
       sourcePath: request.imagePath,
       outDir: request.outDir,
       formats: request.formats,
-      frames: { cad, gltf },
+      frames: { cad, gltf, cadMesh },
       dxfEntity: request.dxfEntity ?? GENERATE_DEFAULTS.dxfEntity,
+      cadToleranceMm: cadReport?.toleranceMm,
       extraFiles,
       existing: request.existing,
       signal,
@@ -286,6 +319,7 @@ export async function generateFromImage(request: GenerateRequest, context: RunCo
     files,
     preview: gltf,
     metrics,
+    cad: cadReport,
     provider: model.provider,
     modelKind: model.kind,
     timingsMs: timings,

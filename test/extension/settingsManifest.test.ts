@@ -53,6 +53,7 @@ const FROM_GENERATE: Partial<Record<SettingKey, keyof typeof GENERATE_DEFAULTS>>
   outputFormats: 'formats',
   dxfEntity: 'dxfEntity',
   longestSideMm: 'longestSideMm',
+  cadTolerance: 'cadTolerance',
 };
 const FROM_CONVERT: Partial<Record<SettingKey, keyof typeof CONVERT_DEFAULTS>> = {
   conversionFormats: 'formats',
@@ -79,6 +80,7 @@ const NUMERIC: Partial<Record<SettingKey, NumericGenerateOption>> = {
   floaterFraction: 'floaterFraction',
   targetTriangles: 'targetTriangles',
   longestSideMm: 'longestSideMm',
+  cadTolerance: 'cadTolerance',
 };
 
 function count(text: string, needle: string): number {
@@ -214,6 +216,7 @@ const CLI_FLAGS: Record<NumericGenerateOption, string> = {
   floaterFraction: '--floaters',
   targetTriangles: '--triangles',
   longestSideMm: '--size',
+  cadTolerance: '--cad-tolerance',
   foregroundRatio: '--foreground-ratio',
 };
 

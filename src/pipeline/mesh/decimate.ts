@@ -14,6 +14,7 @@
 import type { Mesh } from './mesh.js';
 import { vertexNormals } from './normals.js';
 import { CancelledError } from '../progress.js';
+import { DeviationGuard } from './deviationGuard.js';
 
 export interface DecimateOptions {
   readonly signal?: AbortSignal;
@@ -21,6 +22,24 @@ export interface DecimateOptions {
   readonly onProgress?: (fraction: number) => void;
   /** Pin open boundaries with penalty planes so an open mesh keeps its outline. */
   readonly preserveBoundary?: boolean;
+  /**
+   * Refuse any collapse that would put the result farther than this from the input, either way
+   * (deviationGuard.ts), in the mesh's units. With it, the target is a floor rather than a goal: the
+   * run goes on until no collapse is left within the bound or the target is reached.
+   */
+  readonly maxDeviation?: number;
+  /**
+   * Edges whose faces meet at more than this angle (degrees) get penalty planes like open
+   * boundaries, so the cost ranks moving a crease or corner as dear as moving an outline.
+   */
+  readonly creaseAngleDegrees?: number;
+  /**
+   * Place each merged vertex so the enclosed volume does not change (Lindstrom & Turk, "Fast and
+   * Memory Efficient Polygonal Simplification", 1998): the quadric optimum moved along the quadric's
+   * cheapest direction onto the plane of volume-preserving positions. Without it, collapses on a
+   * convex surface each cut a little inside and a solid shrinks by about the tolerance times its area.
+   */
+  readonly preserveVolume?: boolean;
 }
 
 /**
@@ -143,7 +162,8 @@ class CollapseHeap {
  * target). The result is compacted and carries fresh area-weighted normals.
  */
 export function decimate(mesh: Mesh, targetTriangles: number, options: DecimateOptions = {}): Mesh {
-  const { signal, onProgress, preserveBoundary = false } = options;
+  const { signal, onProgress, preserveBoundary = false, maxDeviation, creaseAngleDegrees, preserveVolume = false } = options;
+  if (maxDeviation !== undefined && !(maxDeviation > 0)) throw new RangeError(`decimate: maxDeviation must be positive, got ${maxDeviation}`);
   if (signal?.aborted) throw new CancelledError();
   if (!(targetTriangles >= 0)) throw new RangeError(`decimate: target must be a non-negative number, got ${targetTriangles}`);
   const vertexCount = Math.floor(mesh.positions.length / 3);
@@ -170,7 +190,9 @@ export function decimate(mesh: Mesh, targetTriangles: number, options: DecimateO
   }
 
   if (liveFaces > targetTriangles) {
-    liveFaces = collapseEdges(pos, col, faces, faceAlive, liveFaces, vertexCount, Math.floor(targetTriangles), preserveBoundary, signal, onProgress);
+    const guard = maxDeviation === undefined ? undefined : new DeviationGuard(mesh.positions, mesh.indices, faces, faceAlive, maxDeviation);
+    const creaseCosine = creaseAngleDegrees === undefined ? undefined : Math.cos((creaseAngleDegrees * Math.PI) / 180);
+    liveFaces = collapseEdges(pos, col, faces, faceAlive, liveFaces, vertexCount, Math.floor(targetTriangles), { preserveBoundary, guard, creaseCosine, preserveVolume }, signal, onProgress);
   }
   onProgress?.(1);
   return compact(pos, col, faces, faceAlive, liveFaces, vertexCount);
@@ -184,12 +206,13 @@ function collapseEdges(
   liveFaces: number,
   vertexCount: number,
   target: number,
-  preserveBoundary: boolean,
+  rules: { readonly preserveBoundary: boolean; readonly guard: DeviationGuard | undefined; readonly creaseCosine: number | undefined; readonly preserveVolume: boolean },
   signal: AbortSignal | undefined,
   onProgress: ((fraction: number) => void) | undefined,
 ): number {
   const faceCount = faceAlive.length;
   const startFaces = liveFaces;
+  const { preserveBoundary, guard, creaseCosine, preserveVolume } = rules;
 
   // Vertex -> face lists live in one growing pool; a collapse appends the merged list to the end
   // rather than editing in place, so each vertex's list stays contiguous without per-vertex arrays.
@@ -277,7 +300,10 @@ function collapseEdges(
     }
   }
 
+  if (creaseCosine !== undefined) addCreasePlanes(quadric, pos, faces, faceAlive, creaseCosine);
+
   const heap = new CollapseHeap();
+  let star = new Int32Array(64);
   const best = new Float64Array(4);
 
   /** Cost and position for collapsing edge (a, b); written into `best` as x, y, z, cost. */
@@ -339,8 +365,73 @@ function collapseEdges(
     }
   };
 
+  /**
+   * Moves `best` onto the positions that keep the volume under the faces around a and b, along the
+   * direction the quadric charges least for (A⁻¹g), and rewrites its cost. Coordinates are taken
+   * relative to a so the triple products do not cancel on a mesh far from the origin.
+   */
+  const keepVolume = (a: number, b: number): void => {
+    const ox = pos[3 * a]!, oy = pos[3 * a + 1]!, oz = pos[3 * a + 2]!;
+    let gx = 0, gy = 0, gz = 0, c = 0;
+    for (const [v, other] of [[a, b], [b, a]] as const) {
+      const s = listStart[v]!, n = listLength[v]!;
+      for (let i = s; i < s + n; i++) {
+        const f = pool[i]!;
+        if (!faceAlive[f]) continue;
+        const o = 3 * f;
+        const f0 = faces[o]!, f1 = faces[o + 1]!, f2 = faces[o + 2]!;
+        const onEdge = f0 === other || f1 === other || f2 === other;
+        // A face on the edge sits in both lists: count its old volume once, from a's.
+        if (onEdge && v === b) continue;
+        const p0x = pos[3 * f0]! - ox, p0y = pos[3 * f0 + 1]! - oy, p0z = pos[3 * f0 + 2]! - oz;
+        const p1x = pos[3 * f1]! - ox, p1y = pos[3 * f1 + 1]! - oy, p1z = pos[3 * f1 + 2]! - oz;
+        const p2x = pos[3 * f2]! - ox, p2y = pos[3 * f2 + 1]! - oy, p2z = pos[3 * f2 + 2]! - oz;
+        c += p0x * (p1y * p2z - p1z * p2y) + p0y * (p1z * p2x - p1x * p2z) + p0z * (p1x * p2y - p1y * p2x);
+        if (onEdge) continue;
+        // The other two corners in winding order after the moving one: det(p, u, w) = p · (u × w).
+        const u = f0 === v ? f1 : f1 === v ? f2 : f0;
+        const w = f0 === v ? f2 : f1 === v ? f0 : f1;
+        const ux = pos[3 * u]! - ox, uy = pos[3 * u + 1]! - oy, uz = pos[3 * u + 2]! - oz;
+        const wx = pos[3 * w]! - ox, wy = pos[3 * w + 1]! - oy, wz = pos[3 * w + 2]! - oz;
+        gx += uy * wz - uz * wy;
+        gy += uz * wx - ux * wz;
+        gz += ux * wy - uy * wx;
+      }
+    }
+    const oa = Q * a, ob = Q * b;
+    const q0 = quadric[oa]! + quadric[ob]!, q1 = quadric[oa + 1]! + quadric[ob + 1]!, q2 = quadric[oa + 2]! + quadric[ob + 2]!;
+    const q4 = quadric[oa + 4]! + quadric[ob + 4]!, q5 = quadric[oa + 5]! + quadric[ob + 5]!, q7 = quadric[oa + 7]! + quadric[ob + 7]!;
+    const c00 = q4 * q7 - q5 * q5, c01 = q2 * q5 - q1 * q7, c02 = q1 * q5 - q2 * q4;
+    const c11 = q0 * q7 - q2 * q2, c12 = q1 * q2 - q0 * q5, c22 = q0 * q4 - q1 * q1;
+    const det = q0 * c00 + q1 * c01 + q2 * c02;
+    const scale = q0 + q4 + q7;
+    let dx = gx, dy = gy, dz = gz;
+    if (Math.abs(det) > 1e-9 * scale * scale * scale && scale > 0) {
+      // The adjugate times g: A⁻¹g up to the factor det, which the step below divides out.
+      dx = c00 * gx + c01 * gy + c02 * gz;
+      dy = c01 * gx + c11 * gy + c12 * gz;
+      dz = c02 * gx + c12 * gy + c22 * gz;
+    }
+    const gd = gx * dx + gy * dy + gz * dz;
+    if (!(Math.abs(gd) > 0)) return;
+    const px = best[0]! - ox, py = best[1]! - oy, pz = best[2]! - oz;
+    const t = (c - (gx * px + gy * py + gz * pz)) / gd;
+    const x = best[0]! + t * dx, y = best[1]! + t * dy, z = best[2]! + t * dz;
+    const ex = pos[3 * b]! - ox, ey = pos[3 * b + 1]! - oy, ez = pos[3 * b + 2]! - oz;
+    const mx = x - ox - ex / 2, my = y - oy - ey / 2, mz = z - oz - ez / 2;
+    // As for the unconstrained optimum: a point more than an edge length off is not trusted.
+    if (!(mx * mx + my * my + mz * mz <= ex * ex + ey * ey + ez * ez) || !Number.isFinite(x + y + z)) return;
+    const q3 = quadric[oa + 3]! + quadric[ob + 3]!, q6 = quadric[oa + 6]! + quadric[ob + 6]!;
+    const q8 = quadric[oa + 8]! + quadric[ob + 8]!, q9 = quadric[oa + 9]! + quadric[ob + 9]!;
+    best[0] = x;
+    best[1] = y;
+    best[2] = z;
+    best[3] = Math.max(0, x * (q0 * x + 2 * (q1 * y + q2 * z + q3)) + y * (q4 * y + 2 * (q5 * z + q6)) + z * (q7 * z + 2 * q8) + q9);
+  };
+
   const pushEdge = (a: number, b: number): void => {
     evaluate(a, b);
+    if (preserveVolume) keepVolume(a, b);
     heap.push(best[3]!, a, b, version[a]!, version[b]!, best[0]!, best[1]!, best[2]!);
   };
 
@@ -435,9 +526,31 @@ function collapseEdges(
     const a = heap.from[p]!, b = heap.to[p]!;
     if (!vertexAlive[a] || !vertexAlive[b]) continue;
     if (heap.fromVersion[p] !== version[a] || heap.toVersion[p] !== version[b]) continue;
-    const x = heap.target[3 * p]!, y = heap.target[3 * p + 1]!, z = heap.target[3 * p + 2]!;
+    let x = heap.target[3 * p]!, y = heap.target[3 * p + 1]!, z = heap.target[3 * p + 2]!;
     if (!linkHolds(a, b)) continue;
+    if (preserveVolume) {
+      // A neighbour's collapse moves the faces around a and b without touching their versions, so
+      // the volume-keeping position computed at push time may be stale: place it again now.
+      evaluate(a, b);
+      keepVolume(a, b);
+      x = best[0]!;
+      y = best[1]!;
+      z = best[2]!;
+    }
     if (!keepsOrientation(a, b, x, y, z) || !keepsOrientation(b, a, x, y, z)) continue;
+    if (guard) {
+      // The live faces around a or b, each once (those on the edge sit in both lists).
+      const sa = listStart[a]!, na = listLength[a]!, sb = listStart[b]!, nb = listLength[b]!;
+      if (star.length < na + nb) star = new Int32Array(2 * (na + nb));
+      let starCount = 0;
+      for (let i = sa; i < sa + na; i++) if (faceAlive[pool[i]!]) star[starCount++] = pool[i]!;
+      for (let i = sb; i < sb + nb; i++) {
+        const f = pool[i]!;
+        if (faceAlive[f] && faces[3 * f] !== a && faces[3 * f + 1] !== a && faces[3 * f + 2] !== a) star[starCount++] = f;
+      }
+      if (!guard.allows(a, b, x, y, z, pos, star, starCount)) continue;
+      guard.commit();
+    }
 
     if (col) {
       // Colour at the projection of the new position onto the edge, clamped to the edge.
@@ -546,6 +659,42 @@ function addBoundaryPlane(q: Float64Array, pos: Float64Array, v: number, u: numb
   const weight = BOUNDARY_WEIGHT * (ex * ex + ey * ey + ez * ez);
   addPlane(q, v, nx, ny, nz, d, weight);
   addPlane(q, u, nx, ny, nz, d, weight);
+}
+
+/**
+ * Penalty planes along every edge whose two faces meet at more than the crease angle: one through the
+ * edge perpendicular to each face, as for an open boundary, so sliding along the crease is cheap and
+ * leaving it is not.
+ */
+function addCreasePlanes(q: Float64Array, pos: Float64Array, faces: Int32Array, faceAlive: Uint8Array, creaseCosine: number): void {
+  const normal = (f: number): [number, number, number] => {
+    const a = faces[3 * f]!, b = faces[3 * f + 1]!, c = faces[3 * f + 2]!;
+    const ux = pos[3 * b]! - pos[3 * a]!, uy = pos[3 * b + 1]! - pos[3 * a + 1]!, uz = pos[3 * b + 2]! - pos[3 * a + 2]!;
+    const wx = pos[3 * c]! - pos[3 * a]!, wy = pos[3 * c + 1]! - pos[3 * a + 1]!, wz = pos[3 * c + 2]! - pos[3 * a + 2]!;
+    const nx = uy * wz - uz * wy, ny = uz * wx - ux * wz, nz = ux * wy - uy * wx;
+    const len = Math.hypot(nx, ny, nz) || 1;
+    return [nx / len, ny / len, nz / len];
+  };
+  const vertexCount = pos.length / 3;
+  // Each undirected edge, keyed by its endpoints, to the first face seen on it.
+  const firstFace = new Map<number, number>();
+  for (let f = 0; f < faceAlive.length; f++) {
+    if (!faceAlive[f]) continue;
+    for (let k = 0; k < 3; k++) {
+      const u = faces[3 * f + k]!, v = faces[3 * f + ((k + 1) % 3)]!;
+      const key = u < v ? u * vertexCount + v : v * vertexCount + u;
+      const g = firstFace.get(key);
+      if (g === undefined) {
+        firstFace.set(key, f);
+        continue;
+      }
+      const n = normal(f), m = normal(g);
+      if (n[0] * m[0] + n[1] * m[1] + n[2] * m[2] >= creaseCosine) continue;
+      const apex = (h: number): number => faces[3 * h]! !== u && faces[3 * h]! !== v ? faces[3 * h]! : faces[3 * h + 1]! !== u && faces[3 * h + 1]! !== v ? faces[3 * h + 1]! : faces[3 * h + 2]!;
+      addBoundaryPlane(q, pos, u, v, apex(f));
+      addBoundaryPlane(q, pos, u, v, apex(g));
+    }
+  }
 }
 
 function compact(

@@ -41,7 +41,7 @@ export function processMesh(
   input: Mesh,
   options: MeshProcessing,
   context: { signal?: AbortSignal; onProgress?: (fraction: number, message: string) => void } = {},
-): { mesh: Mesh; report: ProcessingReport } {
+): { mesh: Mesh; report: ProcessingReport; /** The mesh before decimation: what the CAD tolerance is measured from. */ full: Mesh } {
   const report = context.onProgress ?? (() => undefined);
   let mesh = input;
   let removedComponents = 0;
@@ -62,6 +62,7 @@ export function processMesh(
   }
   throwIfAborted(context.signal);
   let decimatedFrom: number | undefined;
+  const full = mesh;
   const target = options.targetTriangles ?? 0;
   if (target > 0 && mesh.indices.length / 3 > target) {
     decimatedFrom = mesh.indices.length / 3;
@@ -71,5 +72,5 @@ export function processMesh(
       onProgress: (f) => report(0.3 + 0.7 * f, `Simplifying to ${target.toLocaleString('en')} triangles`),
     });
   }
-  return { mesh, report: { removedComponents, closedHoles: holes.closed, decimatedFrom } };
+  return { mesh, full, report: { removedComponents, closedHoles: holes.closed, decimatedFrom } };
 }

@@ -31,9 +31,9 @@ const UNITS_PER_MM: Record<TargetFrame, number> = { gltf: 0.001, cad: 1 };
 /**
  * From the network's frame: rotates into the target frame, scales so the longest side of the bounding
  * box is `longestSideMm`, and places the object centred over the origin with its lowest point on the
- * ground plane.
+ * ground plane, judged by the bounding box of `placedBy` (the mesh itself unless given).
  */
-export function toFrame(mesh: Mesh, frame: TargetFrame, longestSideMm: number): Mesh {
+export function toFrame(mesh: Mesh, frame: TargetFrame, longestSideMm: number, placedBy: ArrayLike<number> = mesh.positions): Mesh {
   const rotate = FROM_NETWORK[frame];
   const n = mesh.positions.length / 3;
   const out = new Float32Array(mesh.positions.length);
@@ -41,13 +41,18 @@ export function toFrame(mesh: Mesh, frame: TargetFrame, longestSideMm: number): 
   const max = [-Infinity, -Infinity, -Infinity];
   for (let i = 0; i < n; i++) {
     const r = rotate(mesh.positions[3 * i], mesh.positions[3 * i + 1], mesh.positions[3 * i + 2]);
+    for (let a = 0; a < 3; a++) out[3 * i + a] = r[a];
+  }
+  // Scale and placement come from `placedBy` (another mesh of the same object, say), so two meshes of
+  // one model land on the same spot at the same size.
+  for (let i = 0; i + 2 < placedBy.length; i += 3) {
+    const r = rotate(placedBy[i]!, placedBy[i + 1]!, placedBy[i + 2]!);
     for (let a = 0; a < 3; a++) {
-      out[3 * i + a] = r[a];
       if (r[a] < min[a]) min[a] = r[a];
       if (r[a] > max[a]) max[a] = r[a];
     }
   }
-  const longest = n > 0 ? Math.max(max[0] - min[0], max[1] - min[1], max[2] - min[2]) : 0;
+  const longest = placedBy.length >= 3 ? Math.max(max[0] - min[0], max[1] - min[1], max[2] - min[2]) : 0;
   const scale = longest > 0 ? (longestSideMm * UNITS_PER_MM[frame]) / longest : 1;
   const up = frame === 'gltf' ? 1 : 2;
   const shift = [0, 1, 2].map((a) => (a === up ? -min[a] : -(min[a] + max[a]) / 2));

@@ -15,6 +15,11 @@ export interface OutputFrames {
   readonly cad: Mesh;
   /** Y up, metres, linear colours: GLB. */
   readonly gltf: Mesh;
+  /**
+   * The CAD-tolerance mesh in the CAD frame, for the formats OUTPUT_FORMATS marks mesh: 'cad';
+   * absent, they take `cad` like the rest.
+   */
+  readonly cadMesh?: Mesh;
 }
 
 export interface EncodeOptions {
@@ -23,6 +28,8 @@ export interface EncodeOptions {
   /** Written where a format records what made the file. */
   readonly generator: string;
   readonly dxfEntity: DxfEntityKind;
+  /** The deviation the CAD mesh was simplified to, in millimetres: STEP fits analytic surfaces within it. */
+  readonly cadToleranceMm?: number;
 }
 
 type Encoder = (mesh: Mesh, options: EncodeOptions) => Uint8Array | string;
@@ -34,7 +41,7 @@ type Encoder = (mesh: Mesh, options: EncodeOptions) => Uint8Array | string;
 const ENCODERS: { readonly [F in OutputFormat]: Encoder } = {
   glb: (mesh, { name, generator }) => encodeGlb(mesh, { generator, name }),
   dxf: (mesh, { name, dxfEntity }) => encodeDxfBytes(mesh, { layer: name, entity: dxfEntity }),
-  step: (mesh, { name, generator }) => encodeStepBytes(mesh, { name, generator }),
+  step: (mesh, { name, generator, cadToleranceMm }) => encodeStepBytes(mesh, { name, generator, tolerance: cadToleranceMm }),
   obj: (mesh, { name, generator }) => encodeObj(mesh, { name, generator }),
   stl: (mesh, { name, generator }) => encodeStl(mesh, { name, generator }),
   ply: (mesh, { generator }) => encodePly(mesh, { generator }),
@@ -46,7 +53,9 @@ export function encodeOutput(format: OutputFormat, frames: OutputFrames, options
   if (!isOutputFormat(format)) {
     throw new UserError(`Unknown output format "${String(format)}".`, `Use one of ${OUTPUT_FORMAT_IDS.join(', ')}.`, 'invalid-option');
   }
-  return ENCODERS[format](frames[OUTPUT_FORMATS[format].frame], options);
+  const facts = OUTPUT_FORMATS[format];
+  const mesh = facts.mesh === 'cad' && facts.frame === 'cad' && frames.cadMesh ? frames.cadMesh : frames[facts.frame];
+  return ENCODERS[format](mesh, options);
 }
 
 /**

@@ -12,6 +12,12 @@ export interface OutputFormatFacts {
   readonly extension: string;
   /** The frame the writer takes: 'cad' (Z up, millimetres, sRGB) or 'gltf' (Y up, metres, linear colour). */
   readonly frame: TargetFrame;
+  /**
+   * Which mesh the writer takes: 'display', the triangle-target mesh every viewer gets, or 'cad', the
+   * mesh simplified to the CAD tolerance from the full-resolution one (a solid modeller pays per face
+   * and thinks in millimetres, not triangle counts).
+   */
+  readonly mesh: 'display' | 'cad';
   /** The most triangles a file is written with (see below). */
   readonly maxTriangles: number;
   /** Short, for a quick pick: the format and who reads it. */
@@ -32,6 +38,7 @@ const UINT32_TRIANGLES = 2 ** 32 / 3;
 export const OUTPUT_FORMATS = Object.freeze({
   glb: {
     extension: 'glb',
+    mesh: 'display',
     frame: 'gltf',
     maxTriangles: UINT32_TRIANGLES,
     label: 'GLB — game engines, Blender, glTF viewers',
@@ -39,6 +46,7 @@ export const OUTPUT_FORMATS = Object.freeze({
   },
   dxf: {
     extension: 'dxf',
+    mesh: 'cad',
     frame: 'cad',
     maxTriangles: 2_000_000,
     label: 'DXF — AutoCAD, LibreCAD, FreeCAD',
@@ -46,6 +54,7 @@ export const OUTPUT_FORMATS = Object.freeze({
   },
   step: {
     extension: 'step',
+    mesh: 'cad',
     frame: 'cad',
     maxTriangles: 500_000,
     label: 'STEP — solid for FreeCAD, SolidWorks, Fusion, any solid modeller',
@@ -54,6 +63,7 @@ export const OUTPUT_FORMATS = Object.freeze({
   },
   obj: {
     extension: 'obj',
+    mesh: 'display',
     frame: 'cad',
     maxTriangles: 5_000_000,
     label: 'OBJ — with vertex colours',
@@ -61,6 +71,7 @@ export const OUTPUT_FORMATS = Object.freeze({
   },
   stl: {
     extension: 'stl',
+    mesh: 'display',
     frame: 'cad',
     maxTriangles: UINT32_TRIANGLES,
     label: 'STL — 3D-printing slicers',
@@ -68,6 +79,7 @@ export const OUTPUT_FORMATS = Object.freeze({
   },
   ply: {
     extension: 'ply',
+    mesh: 'display',
     frame: 'cad',
     maxTriangles: UINT32_TRIANGLES,
     label: 'PLY — MeshLab, CloudCompare',
@@ -84,7 +96,17 @@ export type OutputFormat = keyof typeof OUTPUT_FORMATS;
 /** Every format, in the order settings, help text and pickers list them. */
 export const OUTPUT_FORMAT_IDS = Object.freeze(Object.keys(OUTPUT_FORMATS) as OutputFormat[]);
 
+/** True when one of `formats` is written from the CAD-tolerance mesh, so a run must make it. */
+export function needsCadMesh(formats: readonly OutputFormat[]): boolean {
+  return formats.some((f) => OUTPUT_FORMATS[f]?.mesh === 'cad');
+}
+
 /** True for the id of a format the writers know, for values read from settings, messages or the command line. */
 export function isOutputFormat(value: unknown): value is OutputFormat {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(OUTPUT_FORMATS, value);
+}
+
+/** The fewest triangles any of `formats` that take the CAD mesh is useful with; Infinity when none does. */
+export function cadMeshTriangleLimit(formats: readonly OutputFormat[]): number {
+  return formats.reduce((limit, f) => (OUTPUT_FORMATS[f].mesh === 'cad' ? Math.min(limit, OUTPUT_FORMATS[f].maxTriangles) : limit), Infinity);
 }

@@ -17,6 +17,8 @@ export interface MeshOutputs {
   /** The mesh in each frame; every format takes the one OUTPUT_FORMATS names. */
   readonly frames: OutputFrames;
   readonly dxfEntity: DxfEntityKind;
+  /** The CAD mesh's tolerance in millimetres, for writers that fit surfaces within it (STEP). */
+  readonly cadToleranceMm?: number;
   /** Other files that belong to the same result (a generation's input images), written with the models, after them. */
   readonly extraFiles?: readonly PendingFile[];
   readonly existing: ExistingFilePolicy;
@@ -33,7 +35,7 @@ export interface MeshOutputs {
 export async function writeMeshOutputs(outputs: MeshOutputs): Promise<string[]> {
   const { sourcePath, formats } = outputs;
   const paths = plannedOutputPaths(sourcePath, formats, outputs.outDir);
-  const options = { name: outputBaseName(sourcePath), generator: GENERATOR, dxfEntity: outputs.dxfEntity };
+  const options = { name: outputBaseName(sourcePath), generator: GENERATOR, dxfEntity: outputs.dxfEntity, cadToleranceMm: outputs.cadToleranceMm };
   const models: PendingFile[] = formats.map((format, i) => ({ path: paths[i]!, data: encodeOutput(format, outputs.frames, options) }));
   const files = [...models, ...(outputs.extraFiles ?? [])];
   // The run swept the folder when it started; a run killed there while this one worked is put right
