@@ -300,7 +300,9 @@ function collapseEdges(
     }
   }
 
-  if (creaseCosine !== undefined) addCreasePlanes(quadric, pos, faces, faceAlive, creaseCosine);
+  // Vertices on a crease or an outline: volume-keeping placement leaves them where the quadric put them.
+  const creaseVertex = Uint8Array.from(boundaryVertex);
+  if (creaseCosine !== undefined) addCreasePlanes(quadric, pos, faces, faceAlive, creaseCosine, creaseVertex);
 
   const heap = new CollapseHeap();
   let star = new Int32Array(64);
@@ -371,6 +373,10 @@ function collapseEdges(
    * relative to a so the triple products do not cancel on a mesh far from the origin.
    */
   const keepVolume = (a: number, b: number): void => {
+    // A crease or outline is where planes meet (a machined edge, a hole's rim): the volume-keeping
+    // move would lift it off the planes on either side, and a smooth surface loses little volume
+    // along its few creases.
+    if (creaseVertex[a] || creaseVertex[b]) return;
     const ox = pos[3 * a]!, oy = pos[3 * a + 1]!, oz = pos[3 * a + 2]!;
     let gx = 0, gy = 0, gz = 0, c = 0;
     for (const [v, other] of [[a, b], [b, a]] as const) {
@@ -405,13 +411,14 @@ function collapseEdges(
     const c11 = q0 * q7 - q2 * q2, c12 = q1 * q2 - q0 * q5, c22 = q0 * q4 - q1 * q1;
     const det = q0 * c00 + q1 * c01 + q2 * c02;
     const scale = q0 + q4 + q7;
-    let dx = gx, dy = gy, dz = gz;
-    if (Math.abs(det) > 1e-9 * scale * scale * scale && scale > 0) {
-      // The adjugate times g: A⁻¹g up to the factor det, which the step below divides out.
-      dx = c00 * gx + c01 * gy + c02 * gz;
-      dy = c01 * gx + c11 * gy + c12 * gz;
-      dz = c02 * gx + c12 * gy + c22 * gz;
-    }
+    // A singular quadric (a flat or evenly creased neighbourhood) has no single cheapest direction to
+    // move along; g itself is the surface normal there, and moving along it takes a vertex of a
+    // plane off its plane, so the STEP writer could no longer merge the plane into one face.
+    if (!(Math.abs(det) > 1e-9 * scale * scale * scale && scale > 0)) return;
+    // The adjugate times g: A⁻¹g up to the factor det, which the step below divides out.
+    const dx = c00 * gx + c01 * gy + c02 * gz;
+    const dy = c01 * gx + c11 * gy + c12 * gz;
+    const dz = c02 * gx + c12 * gy + c22 * gz;
     const gd = gx * dx + gy * dy + gz * dz;
     if (!(Math.abs(gd) > 0)) return;
     const px = best[0]! - ox, py = best[1]! - oy, pz = best[2]! - oz;
@@ -597,6 +604,7 @@ function collapseEdges(
     version[a]++;
     version[b]++;
     boundaryVertex[a] = boundaryVertex[a]! | boundaryVertex[b]!;
+    creaseVertex[a] = creaseVertex[a]! | creaseVertex[b]!;
     pos[3 * a] = x;
     pos[3 * a + 1] = y;
     pos[3 * a + 2] = z;
@@ -666,7 +674,7 @@ function addBoundaryPlane(q: Float64Array, pos: Float64Array, v: number, u: numb
  * edge perpendicular to each face, as for an open boundary, so sliding along the crease is cheap and
  * leaving it is not.
  */
-function addCreasePlanes(q: Float64Array, pos: Float64Array, faces: Int32Array, faceAlive: Uint8Array, creaseCosine: number): void {
+function addCreasePlanes(q: Float64Array, pos: Float64Array, faces: Int32Array, faceAlive: Uint8Array, creaseCosine: number, onCrease: Uint8Array): void {
   const normal = (f: number): [number, number, number] => {
     const a = faces[3 * f]!, b = faces[3 * f + 1]!, c = faces[3 * f + 2]!;
     const ux = pos[3 * b]! - pos[3 * a]!, uy = pos[3 * b + 1]! - pos[3 * a + 1]!, uz = pos[3 * b + 2]! - pos[3 * a + 2]!;
@@ -693,6 +701,8 @@ function addCreasePlanes(q: Float64Array, pos: Float64Array, faces: Int32Array, 
       const apex = (h: number): number => faces[3 * h]! !== u && faces[3 * h]! !== v ? faces[3 * h]! : faces[3 * h + 1]! !== u && faces[3 * h + 1]! !== v ? faces[3 * h + 1]! : faces[3 * h + 2]!;
       addBoundaryPlane(q, pos, u, v, apex(f));
       addBoundaryPlane(q, pos, u, v, apex(g));
+      onCrease[u] = 1;
+      onCrease[v] = 1;
     }
   }
 }
