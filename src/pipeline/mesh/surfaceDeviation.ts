@@ -55,7 +55,11 @@ function sampleSpacing(from: Mesh, to: Mesh, minSteps: number): number {
     return total;
   };
   const budget = SAMPLES_PER_TRIANGLE_BUDGET * (to.indices.length + from.indices.length) / 3;
-  for (let i = 0; i < 8 && samples(spacing) > budget; i++) spacing *= Math.sqrt(samples(spacing) / budget);
+  for (let i = 0; i < 8; i++) {
+    const count = samples(spacing);
+    if (count <= budget) break;
+    spacing *= Math.sqrt(count / budget);
+  }
   return spacing;
 }
 

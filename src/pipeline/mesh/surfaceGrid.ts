@@ -78,28 +78,19 @@ export class SurfaceGrid {
 
   /** True when (x, y, z) lies within the grid's radius of some triangle. */
   near(x: number, y: number, z: number): boolean {
-    const { positions: p, indices: idx, origin, cell, dims, radius } = this;
-    const r2 = radius * radius;
-    const i0 = Math.max(0, Math.floor((x - radius - origin[0]) / cell)), i1 = Math.min(dims[0] - 1, Math.floor((x + radius - origin[0]) / cell));
-    const j0 = Math.max(0, Math.floor((y - radius - origin[1]) / cell)), j1 = Math.min(dims[1] - 1, Math.floor((y + radius - origin[1]) / cell));
-    const k0 = Math.max(0, Math.floor((z - radius - origin[2]) / cell)), k1 = Math.min(dims[2] - 1, Math.floor((z + radius - origin[2]) / cell));
-    for (let i = i0; i <= i1; i++) {
-      for (let j = j0; j <= j1; j++) {
-        for (let k = k0; k <= k1; k++) {
-          const c = (i * dims[1] + j) * dims[2] + k;
-          for (let s = this.cellStart[c]!, e = this.cellStart[c + 1]!; s < e; s++) {
-            const t = 3 * this.cellTriangles[s]!;
-            const a = 3 * idx[t]!, b = 3 * idx[t + 1]!, d = 3 * idx[t + 2]!;
-            if (pointTriangleDistanceSquared(x, y, z, p[a]!, p[a + 1]!, p[a + 2]!, p[b]!, p[b + 1]!, p[b + 2]!, p[d]!, p[d + 1]!, p[d + 2]!) <= r2) return true;
-          }
-        }
-      }
-    }
-    return false;
+    return this.nearestSquared(x, y, z, true) !== Infinity;
   }
 
   /** Distance from (x, y, z) to the nearest triangle, or Infinity when none is within the grid's radius. */
   distance(x: number, y: number, z: number): number {
+    return Math.sqrt(this.nearestSquared(x, y, z, false));
+  }
+
+  /**
+   * Squared distance to the nearest triangle within the radius, or Infinity when there is none; with
+   * `firstHit`, the first one within the radius, which is all `near` needs and spares the rest.
+   */
+  private nearestSquared(x: number, y: number, z: number, firstHit: boolean): number {
     const { positions: p, indices: idx, origin, cell, dims, radius } = this;
     let best = radius * radius;
     let found = false;
@@ -115,6 +106,7 @@ export class SurfaceGrid {
             const a = 3 * idx[t]!, b = 3 * idx[t + 1]!, d = 3 * idx[t + 2]!;
             const d2 = pointTriangleDistanceSquared(x, y, z, p[a]!, p[a + 1]!, p[a + 2]!, p[b]!, p[b + 1]!, p[b + 2]!, p[d]!, p[d + 1]!, p[d + 2]!);
             if (d2 <= best) {
+              if (firstHit) return d2;
               best = d2;
               found = true;
             }
@@ -122,6 +114,6 @@ export class SurfaceGrid {
         }
       }
     }
-    return found ? Math.sqrt(best) : Infinity;
+    return found ? best : Infinity;
   }
 }
