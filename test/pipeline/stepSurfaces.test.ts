@@ -68,20 +68,19 @@ function surfaceCounts(text: string): Record<(typeof KINDS)[number] | 'ADVANCED_
 
 describe('encodeStep: analytic surfaces on CAD-like parts', () => {
   // Each curved face of revolution is written as two halves (see curvedFaces.ts).
-  const parts: { name: string; mesh: () => Mesh; planes: number; cylinders: number; cones: number; spheres: number; faceted?: boolean }[] = [
+  const parts: { name: string; mesh: () => Mesh; planes: number; cylinders: number; cones: number; spheres: number }[] = [
     { name: 'block with a bored hole', mesh: () => blockWithHole(), planes: 6, cylinders: 2, cones: 0, spheres: 0 },
     { name: 'stepped shaft', mesh: () => steppedShaft(), planes: 4, cylinders: 6, cones: 0, spheres: 0 },
     { name: 'cone frustum', mesh: () => coneFrustum(), planes: 2, cylinders: 0, cones: 2, spheres: 0 },
-    // Spheres are not written yet (see recognise.ts): the sphere stays faceted.
-    { name: 'sphere', mesh: () => uvSphere(12, 192, 96), planes: 0, cylinders: 0, cones: 0, spheres: 0, faceted: true },
+    // Split at its equator, each half holding one pole of the sphere's axis in its middle.
+    { name: 'sphere', mesh: () => uvSphere(12, 192, 96), planes: 0, cylinders: 0, cones: 0, spheres: 2 },
   ];
   for (const part of parts) {
     it(`${part.name}: its designed faces, one valid solid of the mesh's volume`, { skip: drawSkip }, () => {
       const mesh = part.mesh();
       const text = encodeStep(mesh, OPTIONS);
       const counts = surfaceCounts(text);
-      if (part.faceted) assert.equal(counts.SPHERICAL_SURFACE, 0);
-      else assert.deepEqual(counts, {
+      assert.deepEqual(counts, {
         PLANE: part.planes,
         CYLINDRICAL_SURFACE: part.cylinders,
         CONICAL_SURFACE: part.cones,
@@ -126,7 +125,7 @@ describe('encodeStep: analytic surfaces on CAD-like parts', () => {
 });
 
 describe('encodeStep: no false surfaces', () => {
-  it('a marching-cubes ball and torus: no cylinders or cones, still a valid solid', { skip: drawSkip }, () => {
+  it('a marching-cubes ball and torus: no cylinders or cones, a valid solid of the mesh volume', { skip: drawSkip }, () => {
     const mesh = marchingCubesBlob(40);
     const text = encodeStep(mesh, OPTIONS);
     const counts = surfaceCounts(text);
@@ -149,18 +148,26 @@ describe('encodeStep: no false surfaces', () => {
     assert.deepEqual([counts.SPHERICAL_SURFACE, counts.CYLINDRICAL_SURFACE, counts.CONICAL_SURFACE], [0, 0, 0]);
   });
 
-  it('recognition finds no cylinder or cone in the organic blob or an icosphere', () => {
-    for (const [mesh, expected] of [
-      [marchingCubesBlob(40), []],
-      [icosphere(4, 20), []],
+  it('recognition finds no cylinder or cone in the organic blob or an icosphere, only their true spheres', () => {
+    // The blob's ball: radius 0.3 at x = -0.35 of a ±0.75 field scaled to 100 mm; the icosphere's: 20 mm at the origin.
+    for (const [mesh, centre, radius] of [
+      [marchingCubesBlob(40), [(0.4 / 1.5) * 100, 50, 50], 20],
+      [icosphere(4, 20), [0, 0, 0], 20],
     ] as const) {
       const welded = weldForTest(mesh);
       const regions = recogniseCurvedRegions({ ...welded, twin: buildAdjacency(welded.tri).twin, tolerance: 0.04 });
-      assert.deepEqual(
-        regions.surfaces.map((s) => s.kind),
-        expected,
-      );
+      assert.ok(regions.surfaces.length <= 1, JSON.stringify(regions.surfaces));
+      for (const s of regions.surfaces) {
+        assert.equal(s.kind, 'sphere');
+        assert.ok(s.kind === 'sphere' && Math.abs(s.radius - radius) < 0.2, JSON.stringify(s));
+        // Which grid axis the field's x became is the marching cubes' business: compare sorted.
+        const sorted = [...s.location].sort((a, b) => a - b);
+        const expected = [...centre].sort((a, b) => a - b);
+        assert.ok(sorted.every((x, i) => Math.abs(x - expected[i]!) < 0.2), JSON.stringify(s));
+      }
     }
+    const welded = weldForTest(icosphere(4, 20));
+    assert.equal(recogniseCurvedRegions({ ...welded, twin: buildAdjacency(welded.tri).twin, tolerance: 0.04 }).surfaces.length, 1);
   });
 });
 

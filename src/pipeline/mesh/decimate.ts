@@ -324,6 +324,21 @@ function collapseEdges(
     const ex = bx - ax, ey = by - ay, ez = bz - az;
     const edge2 = ex * ex + ey * ey + ez * ez;
 
+    // On a crease the cheapest point of the summed quadric is a compromise between the planes of
+    // both sides and of the crease's penalty planes: a machined rim's vertex lands 1e-4 of the part
+    // off its flat face, which then no longer merges into one planar face. A crease vertex therefore
+    // stays where it is, an original vertex exactly on both faces, and a vertex that joins it moves to it.
+    if (creaseCosine !== undefined && (creaseVertex[a] || creaseVertex[b])) {
+      const ea = creaseVertex[a] ? err(ax, ay, az) : Infinity;
+      const eb = creaseVertex[b] ? err(bx, by, bz) : Infinity;
+      const onA = ea <= eb;
+      best[0] = onA ? ax : bx;
+      best[1] = onA ? ay : by;
+      best[2] = onA ? az : bz;
+      best[3] = Math.max(0, onA ? ea : eb);
+      return;
+    }
+
     // Cofactors of the 3x3 block; the determinant is compared with the cube of its scale so the
     // test does not depend on the mesh's units.
     const c00 = q4 * q7 - q5 * q5, c01 = q2 * q5 - q1 * q7, c02 = q1 * q5 - q2 * q4;

@@ -1,6 +1,6 @@
-import { dot, type Vec3 } from './eigen.js';
+import { dot, normalize, perpendicular, type Vec3 } from './eigen.js';
 import { segmentSmoothRegions } from './segment.js';
-import { fitCone, fitCylinder, fitPlane, signedDistance, surfaceNormal, type FittedSurface, type RegionSamples } from './surfaces.js';
+import { fitCone, fitCylinder, fitPlane, fitSphere, signedDistance, surfaceNormal, type FittedSurface, type RegionSamples } from './surfaces.js';
 
 /**
  * Finds the mesh regions that are pieces of a cylinder, cone or sphere within a tolerance.
@@ -43,6 +43,11 @@ export const SHARP_EDGE_DEGREES = 30;
 export const MIN_TRIANGLES = 24;
 /** A region must turn at least this far before a curved fit is believed over a near-flat patch. */
 export const MIN_SPREAD_DEGREES = 40;
+/**
+ * How far, in tolerances, a triangle's centre may lie from the fitted surface: the mesh's vertices
+ * are within one tolerance of it and a chord sags at most about one more between them.
+ */
+const CENTROID_TOLERANCE_FACTOR = 2;
 /** How far a triangle may face away from the surface's normal at its centre. */
 const MAX_NORMAL_DEVIATION_DEGREES = 30;
 
@@ -60,13 +65,10 @@ export function recogniseCurvedRegions(input: RecognitionInput): CurvedRegions {
     const samples = samplesOf(triangles, tri, coords, segmentation.normals, segmentation.areas);
     if (normalSpreadDegrees(samples.normals) < MIN_SPREAD_DEGREES) continue;
     if (withinTolerance(fitPlane(samples), samples.points, tolerance)) continue;
-    // Spheres are fitted (fitSphere) but not yet written: a half-sphere face whose boundary passes near,
-    // not through, a pole of the sphere's parameterisation came back from OpenCascade as a wrong
-    // volume that checkshape still called valid (the marching-cubes ball). Until faces avoid the poles,
-    // sphere regions stay faceted.
-    for (const fit of [fitCylinder, fitCone]) {
-      const surface = fit(samples);
-      if (!surface || !withinTolerance(surface, samples.points, tolerance)) continue;
+    for (const fit of [fitCylinder, fitCone, fitSphere]) {
+      const fitted = fit(samples);
+      if (!fitted || !fits(fitted, samples, tolerance)) continue;
+      const surface = fitted.kind === 'sphere' ? withPoleInside(fitted, samples) : fitted;
       const sense = facingSense(surface, samples);
       if (sense === undefined) continue;
       for (const t of triangles) regionOf[t] = surfaces.length;
@@ -84,7 +86,12 @@ function samplesOf(triangles: readonly number[], tri: Int32Array, coords: Float6
   const normals = new Float64Array(triangles.length * 3);
   const centroids = new Float64Array(triangles.length * 3);
   const areas = new Float64Array(triangles.length);
+  const midpoints = new Float64Array(triangles.length * 9);
   triangles.forEach((t, i) => {
+    for (let k = 0; k < 3; k++) {
+      const a = tri[t * 3 + k]! * 3, b = tri[t * 3 + ((k + 1) % 3)]! * 3;
+      for (let c = 0; c < 3; c++) midpoints[i * 9 + k * 3 + c] = (coords[a + c]! + coords[b + c]!) / 2;
+    }
     for (let k = 0; k < 3; k++) {
       const v = tri[t * 3 + k]!;
       for (let c = 0; c < 3; c++) centroids[i * 3 + c]! += coords[v * 3 + c]! / 3;
@@ -95,7 +102,7 @@ function samplesOf(triangles: readonly number[], tri: Int32Array, coords: Float6
     for (let c = 0; c < 3; c++) normals[i * 3 + c] = allNormals[t * 3 + c]!;
     areas[i] = allAreas[t]!;
   });
-  return { points: Float64Array.from(points), normals, centroids, areas };
+  return { points: Float64Array.from(points), normals, centroids, areas, midpoints };
 }
 
 /** Roughly the largest angle between two of the normals: farthest from the first, then farthest from that. */
@@ -115,6 +122,29 @@ function normalSpreadDegrees(normals: Float64Array): number {
   const [a] = farthest(at(0));
   const [, cosine] = farthest(at(a));
   return (Math.acos(Math.max(-1, Math.min(1, cosine))) * 180) / Math.PI;
+}
+
+/**
+ * Whether the region lies on the surface: its vertices within the tolerance and, since vertices alone
+ * can fool a fit (the two rims of a cone frustum lie on a sphere too), the triangles' centres within
+ * the chord's sag more. A sphere is fitted to the faces' mean (fitSphere), which a simplified mesh's
+ * vertices stand outside of and its centres inside of; it fits when all of them lie in a shell of
+ * twice the tolerance about some sphere of that centre, so that a sphere between the two is within
+ * the tolerance of the faces, while the radius written keeps the mesh's volume.
+ */
+function fits(surface: FittedSurface, samples: RegionSamples, tolerance: number): boolean {
+  if (surface.kind !== 'sphere') {
+    return withinTolerance(surface, samples.points, tolerance) && withinTolerance(surface, samples.centroids, CENTROID_TOLERANCE_FACTOR * tolerance);
+  }
+  let low = Infinity, high = -Infinity;
+  for (const values of [samples.points, samples.centroids]) {
+    for (let i = 0; i < values.length; i += 3) {
+      const d = signedDistance(surface, [values[i]!, values[i + 1]!, values[i + 2]!]);
+      low = Math.min(low, d);
+      high = Math.max(high, d);
+    }
+  }
+  return high - low <= 2 * tolerance;
 }
 
 function withinTolerance(surface: FittedSurface, points: Float64Array, tolerance: number): boolean {
@@ -142,3 +172,26 @@ function facingSense(surface: FittedSurface, samples: RegionSamples): boolean | 
   if (against > 0 && along === 0) return false;
   return undefined;
 }
+
+/**
+ * A sphere's parameterisation has poles on its axis, and a face whose boundary runs near (not
+ * through) a pole is one OpenCascade can misread (the wrong side of the loop, a wrong volume that
+ * checkshape passes). The axis is put where the region is thickest, along its mean normal, so a cap
+ * holds its pole well inside; a region with no mean direction (a whole ball) keeps Z, and the writer
+ * splits it at the equator (step/curvedFaces.ts), leaving each pole in the middle of its half.
+ */
+function withPoleInside(sphere: FittedSurface, samples: RegionSamples): FittedSurface {
+  const mean: Vec3 = [0, 0, 0];
+  let area = 0;
+  for (let i = 0; i < samples.areas.length; i++) {
+    const a = samples.areas[i]!;
+    area += a;
+    for (let c = 0; c < 3; c++) mean[c]! += a * samples.normals[i * 3 + c]!;
+  }
+  const length = Math.hypot(mean[0], mean[1], mean[2]);
+  const axis: Vec3 = length > MEAN_NORMAL_SHARE * area ? normalize(mean) : [0, 0, 1];
+  return { ...sphere, axis, reference: perpendicular(axis) };
+}
+
+/** A mean normal shorter than this share of the area says the region wraps the sphere evenly. */
+const MEAN_NORMAL_SHARE = 0.2;

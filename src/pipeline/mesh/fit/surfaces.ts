@@ -23,6 +23,8 @@ export interface RegionSamples {
   readonly normals: Float64Array;
   readonly centroids: Float64Array;
   readonly areas: Float64Array;
+  /** Per triangle, its three edge midpoints (9 numbers), when the fit should follow the faces, not the vertices. */
+  readonly midpoints?: Float64Array;
 }
 
 /** Signed distance from p to the surface (positive on the side its outward normal points to). */
@@ -212,20 +214,28 @@ export function fitCone(samples: RegionSamples): FittedSurface | undefined {
   return { kind: 'cone', location, axis, reference: perpendicular(axis), radius: h0 * slope, semiAngle };
 }
 
-/** Sphere: algebraic least squares, x² + y² + z² + D x + E y + F z + G = 0 (centred for conditioning). */
+/**
+ * Sphere: algebraic least squares, x² + y² + z² + D x + E y + F z + G = 0 (centred for conditioning),
+ * over the triangles' edge midpoints weighted by area when the samples carry them. A mesh's facets
+ * cut inside a sphere through its vertices, and a simplified mesh's vertices stand outside it to keep
+ * the volume; the edge midpoints integrate a quadratic over a triangle exactly, so the sphere fitted
+ * to them is the one the faces lie on on average, enclosing the mesh's own volume.
+ */
 export function fitSphere(samples: RegionSamples): FittedSurface | undefined {
-  const { points } = samples;
+  const points = samples.midpoints ?? samples.points;
+  const weightOf = (i: number): number => (samples.midpoints ? samples.areas[(i / 3) | 0]! : 1);
   const n = points.length / 3;
   const c = mean(points);
   const A = Array.from({ length: 4 }, () => [0, 0, 0, 0]);
   const b = [0, 0, 0, 0];
   for (let i = 0; i < n; i++) {
+    const w = weightOf(i);
     const x = points[i * 3]! - c[0], y = points[i * 3 + 1]! - c[1], z = points[i * 3 + 2]! - c[2];
     const row = [x, y, z, 1];
     const rhs = -(x * x + y * y + z * z);
     for (let r = 0; r < 4; r++) {
-      for (let k = 0; k < 4; k++) A[r]![k]! += row[r]! * row[k]!;
-      b[r]! += row[r]! * rhs;
+      for (let k = 0; k < 4; k++) A[r]![k]! += w * row[r]! * row[k]!;
+      b[r]! += w * row[r]! * rhs;
     }
   }
   const s = solve(A, b);

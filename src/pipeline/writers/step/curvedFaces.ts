@@ -1,4 +1,5 @@
 import type { CurvedRegions } from '../../mesh/fit/recognise.js';
+import type { FittedSurface } from '../../mesh/fit/surfaces.js';
 import { nextHalfEdge } from './adjacency.js';
 
 /**
@@ -8,8 +9,9 @@ import { nextHalfEdge } from './adjacency.js';
  *
  * A cylinder, cone or sphere region usually goes all the way round its axis (a bored hole), and a
  * face that does so on a periodic surface needs a seam edge. Rather than cut the mesh open, every
- * region is split in two by a plane through the axis (through the centre for a sphere): a triangle
- * goes to the side its centroid lies on. Each half spans less than a full turn, so it is an ordinary
+ * region is split in two by a plane through the axis (for a sphere, through the centre across the
+ * axis, so each half holds one pole in its middle): a triangle goes to the side its centroid lies on.
+ * A sphere piece whose boundary comes near a pole stays faceted (see recognise.ts on poles). Each half spans less than a full turn, so it is an ordinary
  * face, and the two meet along mesh edges that both write once, as with any other neighbours.
  *
  * A piece whose boundary is not one simple loop (a pinch vertex, a hole), or whose topology is not a
@@ -31,10 +33,11 @@ export function buildCurvedFaces(tri: Int32Array, twin: Int32Array, coords: Floa
     const r = regions.regionOf[t]!;
     if (r < 0) continue;
     const s = regions.surfaces[r]!;
+    const across = s.kind === 'sphere' ? s.axis : s.reference;
     let side = 0;
     for (let k = 0; k < 3; k++) {
       const v = tri[t * 3 + k]! * 3;
-      for (let c = 0; c < 3; c++) side += (coords[v + c]! - s.location[c]!) * s.reference[c]!;
+      for (let c = 0; c < 3; c++) side += (coords[v + c]! - s.location[c]!) * across[c]!;
     }
     piece[t] = 2 * r + (side >= 0 ? 1 : 0);
   }
@@ -62,7 +65,8 @@ export function buildCurvedFaces(tri: Int32Array, twin: Int32Array, coords: Floa
       }
     }
     const loops = traceDiskLoops(triangles, tri, twin, component, id);
-    if (loops) faces.push({ surface: piece[seed]! >> 1, triangles, loops });
+    const surface = regions.surfaces[piece[seed]! >> 1]!;
+    if (loops && (surface.kind !== 'sphere' || clearOfPoles(surface, loops, tri, coords))) faces.push({ surface: piece[seed]! >> 1, triangles, loops });
   }
   return faces;
 }
@@ -114,4 +118,21 @@ function traceDiskLoops(triangles: readonly number[], tri: Int32Array, twin: Int
   const edges = (3 * triangles.length + boundaryCount) / 2;
   if (vertices.size - edges + triangles.length !== 1) return undefined;
   return loops;
+}
+
+/** A sphere face's boundary keeps at least this angle from the poles of the sphere's axis. */
+const POLE_CLEARANCE_DEGREES = 15;
+
+function clearOfPoles(sphere: FittedSurface, loops: readonly (readonly number[])[], tri: Int32Array, coords: Float64Array): boolean {
+  const maxCosine = Math.cos((POLE_CLEARANCE_DEGREES * Math.PI) / 180);
+  for (const loop of loops) {
+    for (const h of loop) {
+      const v = tri[h]! * 3;
+      const d = [coords[v]! - sphere.location[0], coords[v + 1]! - sphere.location[1], coords[v + 2]! - sphere.location[2]];
+      const length = Math.hypot(d[0]!, d[1]!, d[2]!);
+      const along = (d[0]! * sphere.axis[0] + d[1]! * sphere.axis[1] + d[2]! * sphere.axis[2]) / length;
+      if (!(Math.abs(along) < maxCosine)) return false;
+    }
+  }
+  return true;
 }
