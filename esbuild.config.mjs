@@ -2,7 +2,7 @@
 // Type checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -51,6 +51,13 @@ if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
   console.log('Watching for changes…');
 } else {
-  await Promise.all(targets.map((t) => esbuild.build(t)));
+  const results = await Promise.all(targets.map((t) => esbuild.build({ ...t, metafile: production })));
+  // What each production bundle took from node_modules: scripts/package.ts lists those packages'
+  // licences in the VSIX's third-party notices.
+  if (production) {
+    const metaDir = path.join(root, '.cache', 'build-meta');
+    mkdirSync(metaDir, { recursive: true });
+    results.forEach((result, i) => writeFileSync(path.join(metaDir, `${path.basename(targets[i].outfile, '.js')}.json`), JSON.stringify(result.metafile)));
+  }
   buildStandinModel();
 }

@@ -3,7 +3,12 @@
 // code-server 4.100.3 (VS Code 1.100.3, installed by scripts/setup-code-server.sh into test/vscode/.server)
 // served on 127.0.0.1, driven by Debian's Chromium through playwright-core.
 //
-//   node test/vscode/run.mjs [--extension DIR] [--suite DIR] [--timeout SECONDS] [--keep]
+//   node test/vscode/run.mjs [--extension DIR | --vsix FILE] [--suite DIR] [--timeout SECONDS] [--keep]
+//
+// With --vsix, the package is installed into the session's extensions folder the way a user installs
+// one (code-server --install-extension), and the suite runs against that installed copy: the
+// development extension is an empty harness (test/vscode/harness), and <workspace>/.e2e/installed.json
+// tells the suite where the installed copy must be.
 //
 // Environment: E2E_TIMEOUT_S (default 480), E2E_CHROMIUM (default /usr/bin/chromium), E2E_KEEP=1 (keep the
 // temporary workspace and profile). Screenshots, browser console and VS Code logs go to test/.tmp/e2e/.
@@ -33,12 +38,14 @@ const sharp = require('sharp');
 const { values: opts } = parseArgs({
   options: {
     extension: { type: 'string', default: repoRoot },
+    vsix: { type: 'string' },
     suite: { type: 'string', default: path.join(repoRoot, 'out', 'vscode-suite') },
     timeout: { type: 'string', default: process.env.E2E_TIMEOUT_S ?? '480' },
     keep: { type: 'boolean', default: process.env.E2E_KEEP === '1' },
   },
 });
-const extensionPath = path.resolve(opts.extension);
+const vsixPath = opts.vsix ? await packageFor(path.resolve(opts.vsix)) : undefined;
+const extensionPath = vsixPath ? path.join(repoRoot, 'test', 'vscode', 'harness') : path.resolve(opts.extension);
 const suitePath = path.resolve(opts.suite);
 const timeoutMs = Number(opts.timeout) * 1000;
 const chromiumPath = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -68,6 +75,19 @@ const CHROMIUM_ARGS = [
 ];
 
 // ---------------------------------------------------------------------------------------------- helpers
+
+/**
+ * The VSIX to install: the file given, or from a folder npm run package wrote, the package of this
+ * platform for the version in package.json (its packages.json says which file that is).
+ */
+async function packageFor(given) {
+  if (given.endsWith('.vsix')) return given;
+  const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8'));
+  const index = JSON.parse(await readFile(path.join(given, 'packages.json'), 'utf8').catch(() => '{}'));
+  const file = index.version === version ? index.packages?.[`${process.platform}-${process.arch}`] : undefined;
+  // Preflight reports a missing package; the name says which one was looked for.
+  return path.join(given, file ?? `(no ${process.platform}-${process.arch} package of version ${version}: run npm run package)`);
+}
 
 const t0 = Date.now();
 const say = (msg) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
@@ -188,6 +208,22 @@ async function startServer({ port, ws, userData, extensionsDir, home }) {
     await sleep(250);
   }
   return server;
+}
+
+/** Installs a VSIX into the session's extensions folder with code-server's own CLI, as a user would. */
+async function installVsix({ vsix, userData, extensionsDir, home }) {
+  say(`installing ${path.relative(repoRoot, vsix)}`);
+  const child = spawn(
+    process.execPath,
+    [serverEntry, '--user-data-dir', userData, '--extensions-dir', extensionsDir, '--install-extension', vsix],
+    { cwd: home, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local', 'share') } },
+  );
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output += chunk));
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+  const installed = (await readdir(extensionsDir).catch(() => [])).filter((d) => !d.startsWith('.') && d !== 'extensions.json');
+  if (code !== 0 || installed.length === 0) throw new Fatal(`installing ${vsix} failed (exit ${code}): ${output.trim()}`);
+  say(`installed ${installed.join(', ')}`);
 }
 
 // Last-resort cleanup if we die before stop() ran.
@@ -346,13 +382,16 @@ async function preflight() {
   const problems = [];
   if (!existsSync(serverEntry)) problems.push(`code-server is not installed (${path.relative(repoRoot, serverEntry)}): run scripts/setup-code-server.sh`);
   if (!existsSync(chromiumPath)) problems.push(`no Chromium at ${chromiumPath}: run scripts/setup-code-server.sh or set E2E_CHROMIUM`);
+  if (vsixPath && !existsSync(vsixPath)) problems.push(`no package at ${vsixPath}: run npm run package -- --target linux-x64`);
   if (!existsSync(path.join(suitePath, 'index.js'))) problems.push(`the suite is not built (${path.relative(repoRoot, suitePath)}/index.js): run node test/vscode/build-suite.mjs`);
   const manifestFile = path.join(extensionPath, 'package.json');
   if (!existsSync(manifestFile)) {
     problems.push(`no extension at ${extensionPath} (package.json missing)`);
   } else {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
-    if (!manifest.main) problems.push(`${manifestFile} has no "main"`);
+    if (vsixPath) {
+      // The harness is an empty extension: the installed package is the one under test.
+    } else if (!manifest.main) problems.push(`${manifestFile} has no "main"`);
     else if (!existsSync(path.resolve(extensionPath, manifest.main)) && !existsSync(path.resolve(extensionPath, `${manifest.main}.js`))) {
       problems.push(`the extension is not built (${manifest.main} missing): run node esbuild.config.mjs`);
     }
@@ -374,6 +413,10 @@ async function main() {
   await Promise.all([createWorkspace(ws), writeUserSettings(userData), mkdir(extensionsDir), mkdir(home)]);
   await writeFile(path.join(mailbox, 'driver.json'), JSON.stringify({ pid: process.pid, actions: ['screenshot', 'contextMenu'] }));
   say(`workspace ${ws}`);
+  if (vsixPath) {
+    await installVsix({ vsix: vsixPath, userData, extensionsDir, home });
+    await writeFile(path.join(mailbox, 'installed.json'), JSON.stringify({ extensionsDir, vsix: vsixPath }));
+  }
 
   let server;
   let browser;

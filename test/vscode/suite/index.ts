@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { MochaOptions, Runner, Test, Hook, reporters } from 'mocha';
 import * as vscode from 'vscode';
 import { MAILBOX_DIR } from './driver.js';
+import type { InstalledInfo } from './installed.test.js';
 
 export interface TestRecord {
   title: string;
@@ -59,6 +60,12 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false });
   mocha.reporter(collectingReporter(Mocha.reporters.Base, records));
   // The test files are bundled into this one; define mocha's globals (suite, test, …) before they load.
+  const installedInfo = path.join(mailbox, 'installed.json');
+  if (fs.existsSync(installedInfo)) {
+    mocha.suite.emit('pre-require', globalThis, 'installed.test.ts', mocha);
+    const { installedSuite } = await import('./installed.test.js');
+    installedSuite(JSON.parse(fs.readFileSync(installedInfo, 'utf8')) as InstalledInfo);
+  }
   mocha.suite.emit('pre-require', globalThis, 'process.test.ts', mocha);
   const { activationSuite, crashSuite } = await import('./process.test.js');
   // Before anything activates the extension, so activation is measured on its own.
