@@ -4,6 +4,7 @@
  *   node dist/cli.js <mesh.obj|stl|ply|glb|gltf> [--formats step,dxf] [--up y|z] [--units mm|cm|m|in] …
  * Progress goes to stderr, the written files to stdout (one per line), so the output pipes cleanly.
  */
+import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/cudaProvider/privateRuntime.js';
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { CadMeshReport, GenerateRequest } from '../pipeline/run.js';
@@ -153,6 +154,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.done;
   }
   if (values['install-cuda']) return installCuda(path.resolve(values.cache ?? defaultCliCacheDir()));
+  useInstalledOnnxRuntimeCopy(path.resolve(values.cache ?? defaultCliCacheDir()));
   if (positionals.length !== 1) {
     process.stderr.write(`Expected one image or mesh file, got ${positionals.length}.\n\n${USAGE}`);
     return EXIT.usage;
@@ -404,6 +406,17 @@ function parseExisting(text: string | undefined): ExistingFilePolicy {
   throw new Error(`--existing takes fail, suffix or overwrite; got "${text}".`);
 }
 
+/**
+ * When --install-cuda had to put the provider into a private copy of ONNX Runtime (onnxruntime-node's
+ * folder was read-only), this run loads that copy; ONNX Runtime is loaded on first use, after this.
+ */
+function useInstalledOnnxRuntimeCopy(cacheDir: string): void {
+  if (process.env[ONNXRUNTIME_PACKAGE_ENV]) return;
+  const version = bundledOnnxRuntimeVersion();
+  const copy = version === undefined ? undefined : privateRuntimeFor(privateRuntimeStorage(cacheDir), version);
+  if (copy) process.env[ONNXRUNTIME_PACKAGE_ENV] = copy;
+}
+
 async function installCuda(cacheDir: string): Promise<number> {
   const notApplicable = notApplicableReason();
   if (notApplicable) {
@@ -417,6 +430,7 @@ async function installCuda(cacheDir: string): Promise<number> {
   try {
     const result = await installCudaProvider({
       cacheDir: path.join(cacheDir, 'cuda-provider'),
+      privateRuntimeStorage: privateRuntimeStorage(cacheDir),
       signal: abort.signal,
       onProgress: (p) => {
         const { fraction, message } = describeCudaInstallProgress(p);
@@ -424,7 +438,8 @@ async function installCuda(cacheDir: string): Promise<number> {
       },
     });
     bar.done();
-    process.stderr.write(`CUDA provider ${result.version} is installed in ${result.binDir}.\n${result.requirements.text}\n`);
+    const where = result.privateRuntime ? ` (onnxruntime-node's own folder is read-only: runs load ONNX Runtime from this copy)` : '';
+    process.stderr.write(`CUDA provider ${result.version} is installed in ${result.binDir}${where}.\n${result.requirements.text}\n`);
     return EXIT.done;
   } catch (err) {
     bar.done();

@@ -6,6 +6,7 @@ import { PreviewPanel } from './previewPanel.js';
 import { installCudaCommand } from './cudaCommand.js';
 import { convertMeshCommand, type ConvertCommandOptions } from './convertCommand.js';
 import { isOutputFormat } from '../pipeline/writers/outputFormats.js';
+import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/cudaProvider/privateRuntime.js';
 
 let client: PipelineClient | undefined;
 
@@ -14,7 +15,9 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log);
   // The pipeline process (and with it onnxruntime and sharp) starts on the first job, so activation stays instant.
   const getClient = (): PipelineClient =>
-    (client ??= new PipelineClient(workerScriptPath(path.join(context.extensionPath, 'dist')), (line) => log.info(line)));
+    (client ??= new PipelineClient(workerScriptPath(path.join(context.extensionPath, 'dist')), (line) => log.info(line), {
+      environment: () => onnxRuntimeEnvironment(context.globalStorageUri.fsPath),
+    }));
   const ctx = { extensionUri: context.extensionUri, globalStoragePath: context.globalStorageUri.fsPath, client: getClient, log };
   context.subscriptions.push(
     vscode.commands.registerCommand('imageTo3d.generate', (clicked?: vscode.Uri, selected?: vscode.Uri[]) =>
@@ -47,4 +50,14 @@ function convertOptions(value: unknown): ConvertCommandOptions {
 export async function deactivate(): Promise<void> {
   await client?.dispose();
   client = undefined;
+}
+
+/**
+ * The pipeline process loads the private copy of ONNX Runtime when "Install CUDA Support" had to put
+ * the provider there (the extension's folder was read-only), and the bundled one otherwise.
+ */
+function onnxRuntimeEnvironment(globalStoragePath: string): Record<string, string> {
+  const version = bundledOnnxRuntimeVersion();
+  const copy = version === undefined ? undefined : privateRuntimeFor(privateRuntimeStorage(globalStoragePath), version);
+  return copy ? { [ONNXRUNTIME_PACKAGE_ENV]: copy } : {};
 }

@@ -51,6 +51,8 @@ interface PendingJob {
 export interface PipelineClientOptions {
   /** Extra environment for the process (tests). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More environment, asked each time the process starts (which ONNX Runtime to load may change). */
+  readonly environment?: () => Readonly<Record<string, string>>;
   readonly cancelGraceMs?: number;
 }
 
@@ -95,8 +97,8 @@ export class PipelineClient {
     return this.run('convert', { request: tagged }, onProgress, cancel, () => sweepJob(tagged.meshPath, tagged.formats, tagged.outDir, tagged.tag));
   }
 
-  installCuda(cacheDir: string, onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['installCuda']['result']>> {
-    return this.run('installCuda', { cacheDir }, onProgress, cancel, async () => undefined);
+  installCuda(input: Jobs['installCuda']['input'], onProgress: (progress: Progress) => void, cancel: Cancellation): Promise<Outcome<Jobs['installCuda']['result']>> {
+    return this.run('installCuda', input, onProgress, cancel, async () => undefined);
   }
 
   /** Stops the process (jobs still running end as cancelled); the next job starts a fresh one. */
@@ -158,7 +160,7 @@ export class PipelineClient {
     if (this.child) return this.child;
     const child = fork(this.workerScript, [], {
       // In VS Code's desktop build process.execPath is Electron; this makes it behave as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...this.options.env },
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...this.options.environment?.(), ...this.options.env },
       // The extension host's own flags (an inspector port, for one) must not carry over.
       execArgv: [],
       serialization: 'advanced',

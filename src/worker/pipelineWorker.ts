@@ -58,11 +58,12 @@ const handlers: Handlers = {
     };
   },
 
-  async installCuda({ cacheDir }, { signal, onProgress }) {
+  async installCuda({ cacheDir, runtimeStorage }, { signal, onProgress }) {
     const reason = notApplicableReason();
     if (reason !== undefined) return { installed: false, reason };
     const result = await installCudaProvider({
       cacheDir,
+      privateRuntimeStorage: runtimeStorage,
       signal,
       onProgress: (p) => {
         const { fraction, message } = describeCudaInstallProgress(p);
@@ -76,6 +77,7 @@ const handlers: Handlers = {
       alreadyInstalled: result.alreadyInstalled,
       requirements: result.requirements.text,
       missing: result.requirements.unresolved ?? [],
+      ...(result.privateRuntime ? { privateRuntime: result.privateRuntime } : {}),
     };
   },
 };

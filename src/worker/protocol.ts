@@ -23,8 +23,11 @@ export interface Jobs {
   /** Gets a model ready without generating; resolves to the ONNX folder. */
   readonly prepare: { readonly input: { readonly model: ModelRequest }; readonly result: { readonly dir: string } };
   readonly convert: { readonly input: { readonly request: ConvertRequest }; readonly result: ConvertJobResult };
-  /** Fetches ONNX Runtime's CUDA provider into onnxruntime-node's folder. */
-  readonly installCuda: { readonly input: { readonly cacheDir: string }; readonly result: CudaJobResult };
+  /**
+   * Fetches ONNX Runtime's CUDA provider into onnxruntime-node's folder, or into a private copy of it
+   * under runtimeStorage when that folder is read-only.
+   */
+  readonly installCuda: { readonly input: { readonly cacheDir: string; readonly runtimeStorage?: string }; readonly result: CudaJobResult };
 }
 export type JobKind = keyof Jobs;
 
@@ -80,4 +83,6 @@ export type CudaJobResult =
       readonly requirements: string;
       /** Libraries the provider still cannot find. */
       readonly missing: readonly string[];
+      /** The private copy of onnxruntime-node it went into, when the bundled one's folder was read-only. */
+      readonly privateRuntime?: string;
     };

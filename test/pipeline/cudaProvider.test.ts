@@ -1,6 +1,6 @@
 import { buildSync } from 'esbuild';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import {
 } from '../../src/pipeline/network/cudaProvider/install.js';
 import { describeRequirements, findUnresolvedLibraries } from '../../src/pipeline/network/cudaProvider/requirements.js';
 import { probe } from '../../src/pipeline/network/providers.js';
+import { privateRuntimeFor } from '../../src/pipeline/network/cudaProvider/privateRuntime.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
 import { rejectsWith } from '../fixtures/userErrors.js';
 
@@ -419,6 +420,65 @@ describe('CUDA provider installer', { timeout: 120_000 }, () => {
     assert.ok(outcome.message?.includes(binDir) && outcome.message.includes('EACCES'), outcome.message);
     assert.equal(server.requests.length, 0, 'refused before the download');
     await assertBinUntouched();
+  });
+
+  it('with a storage folder given, puts the provider into a private copy of onnxruntime-node when its own folder is read-only', async (t) => {
+    const setpriv = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
+    if (setpriv.status !== 0) return t.skip(`setpriv cannot switch to nobody here: ${setpriv.stderr?.toString().trim() || String(setpriv.error)}`);
+    // What the copy takes besides the native folder: onnxruntime-node's JavaScript and onnxruntime-common.
+    const ortRoot = join(caseDir, 'node_modules', 'onnxruntime-node');
+    await mkdir(join(ortRoot, 'dist'), { recursive: true });
+    await writeFile(join(ortRoot, 'dist', 'index.js'), 'module.exports = {};\n');
+    const common = join(caseDir, 'node_modules', 'onnxruntime-common');
+    await mkdir(join(common, 'dist', 'cjs'), { recursive: true });
+    await writeFile(join(common, 'package.json'), JSON.stringify({ name: 'onnxruntime-common', version: VERSION, main: 'dist/cjs/index.js' }));
+    await writeFile(join(common, 'dist', 'cjs', 'index.js'), 'module.exports = {};\n');
+    for (let dir = binDir; dir.startsWith(root); dir = join(dir, '..')) await chmod(dir, 0o755);
+    await chmod(root, 0o755);
+    const storage = join(caseDir, 'storage');
+    for (const dir of [cacheDir, storage]) {
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, 0o777);
+    }
+    const bundle = join(root, 'install-private.cjs');
+    buildSync({
+      entryPoints: [join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
+    await chmod(bundle, 0o644);
+    const script = `
+      const { installCudaProvider } = require(${JSON.stringify(bundle)});
+      installCudaProvider(${JSON.stringify(options({ privateRuntimeStorage: storage }))}).then(
+        (r) => console.log(JSON.stringify({ ok: true, binDir: r.binDir, privateRuntime: r.privateRuntime })),
+        (e) => console.log(JSON.stringify({ name: e.name, message: e.message })),
+      );`;
+    // Asynchronously: the package server runs in this process and must answer while the child downloads.
+    const child = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { cwd: root, env: { ...process.env, HOME: cacheDir }, timeout: 60_000 }, (_err, stdout, stderr) =>
+        resolve({ stdout: String(stdout), stderr: String(stderr) }),
+      ),
+    );
+    const line = child.stdout.trim().split('\n').pop() ?? '';
+    if (!line.startsWith('{')) return t.skip(`could not run as nobody: ${child.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    const outcome = JSON.parse(line) as { ok?: boolean; binDir?: string; privateRuntime?: string; message?: string };
+    assert.equal(outcome.ok, true, line);
+    const copy = join(storage, `onnxruntime-node-${VERSION}`, 'node_modules', 'onnxruntime-node');
+    assert.equal(outcome.privateRuntime, copy);
+    assert.equal(outcome.binDir, join(copy, 'bin', 'napi-v6', 'linux', 'x64'));
+    // The copy: the runtime's own files byte for byte, the provider and its record; the original untouched.
+    for (const [name, data] of originalBin) assert.ok((await readFile(join(outcome.binDir!, name))).equals(data), `${name} copied`);
+    for (const [name, data] of Object.entries(providerFiles)) assert.ok((await readFile(join(outcome.binDir!, name))).equals(data), `${name} installed`);
+    assert.ok(await exists(join(outcome.binDir!, RECORD_NAME)));
+    assert.ok(await exists(join(copy, 'dist', 'index.js')));
+    assert.ok(await exists(join(storage, `onnxruntime-node-${VERSION}`, 'node_modules', 'onnxruntime-common', 'dist', 'cjs', 'index.js')));
+    await assertBinUntouched();
+    // The host finds it, and names it to the pipeline process.
+    assert.equal(privateRuntimeFor(storage, VERSION, { platform: 'linux', arch: 'x64' }), copy);
+    assert.equal(privateRuntimeFor(storage, '1.29.0', { platform: 'linux', arch: 'x64' }), undefined);
   });
 
   it('removes the provider, the record and leftovers, and nothing else', async () => {

@@ -8,7 +8,8 @@
  * the encoder sees are the ones TripoSR's own script would feed it.
  */
 import { stat } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from '../network/ort.js';
 import { UserError } from '../errors.js';
 import { firstLine, probe, providerList, quietOrt } from '../network/providers.js';
 import type { LogSink } from '../log.js';
@@ -82,7 +83,7 @@ export async function loadSegmenter(file: string, network: SegmentationNetwork, 
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, {
+      session = await onnxRuntime().InferenceSession.create(file, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
@@ -181,7 +182,7 @@ class OrtSegmenter implements Segmenter {
     const input = segmentationInput(image, this.recipe);
     throwIfAborted(signal);
     const tensor =
-      this.io.inputType === 'float16' ? new ort.Tensor('float16', toFloat16(input), [1, 3, h, w]) : new ort.Tensor('float32', input, [1, 3, h, w]);
+      this.io.inputType === 'float16' ? new (onnxRuntime().Tensor)('float16', toFloat16(input), [1, 3, h, w]) : new (onnxRuntime().Tensor)('float32', input, [1, 3, h, w]);
     // Only the mask: rembg's exports also return side outputs and feature maps (IS-Net: 12 tensors,
     // about 115 MB) that nothing reads.
     const result = await this.session.run({ [this.io.input]: tensor }, [this.io.output]);

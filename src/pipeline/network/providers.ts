@@ -3,7 +3,7 @@
  * onnxruntime-node throws when a provider's native library is missing instead of falling back, so each
  * candidate is probed once per process with a one-node in-memory model.
  */
-import * as ort from 'onnxruntime-node';
+import { onnxRuntime } from './ort.js';
 import { GraphBuilder } from './onnx/graphBuilder.js';
 import { findUnresolvedLibraries } from './cudaProvider/requirements.js';
 
@@ -47,7 +47,7 @@ export function probe(provider: string): Promise<string> {
     result = missingPrerequisite(provider).then(
       (missing) =>
         missing ??
-        ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
+        onnxRuntime().InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 }).then(
           async (s) => {
             await s.release();
             return '';
@@ -65,7 +65,7 @@ export function quietOrt(): void {
   // Provider failures are reported through `log`; onnxruntime's own line for them would be noise. This
   // takes effect only before the first session in the process, hence once.
   if (!ortLogLevelSet) {
-    ort.env.logLevel = 'fatal';
+    onnxRuntime().env.logLevel = 'fatal';
     ortLogLevelSet = true;
   }
 }

@@ -12,7 +12,9 @@ import { constants } from 'node:fs';
 import { access, open, readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime, onnxRuntimeSource } from './ort.js';
+import { ONNXRUNTIME_PACKAGE_ENV } from './cudaProvider/privateRuntime.js';
 import { UserError, type Hint } from '../errors.js';
 import { checkContract, IMAGE_LENGTH, IMAGE_SIZE, SCENE_CODES_DIMS, SCENE_CODES_LENGTH } from './contract.js';
 import { firstLine, probe, providerList, quietOrt } from './providers.js';
@@ -124,7 +126,7 @@ async function createSessions(
 ): Promise<{ encoder: ort.InferenceSession; decoder: ort.InferenceSession }> {
   const create = async (path: string): Promise<ort.InferenceSession> => {
     try {
-      return await ort.InferenceSession.create(path, sessionOptions(provider, options));
+      return await onnxRuntime().InferenceSession.create(path, sessionOptions(provider, options));
     } catch (e) {
       if (provider !== 'cpu') throw new ProviderFailed(`${provider} could not load ${path}: ${firstLine(e)}`, firstLine(e));
       throw new UserError(
@@ -183,6 +185,9 @@ export async function loadModel(dir: string, options: LoadModelOptions): Promise
       throw e;
     }
     log(`Loaded ${kind} model from ${dir} on ${provider}.`, 'debug');
+    const runtime = onnxRuntimeSource();
+    if (runtime.passedOver) log(runtime.passedOver);
+    else if (process.env[ONNXRUNTIME_PACKAGE_ENV]) log(`ONNX Runtime from ${runtime.packageDir} (the copy holding the CUDA provider).`, 'debug');
     log(providerSummary(provider, skipped));
     return new OrtModel(provider, kind, sessions.encoder, sessions.decoder);
   }
@@ -219,7 +224,7 @@ class OrtModel implements LoadedModel {
     if (image.length !== IMAGE_LENGTH) {
       throw new Error(`encode: image must hold 3×${IMAGE_SIZE}×${IMAGE_SIZE} values, got ${image.length}.`);
     }
-    const result = await this.encoder.run({ image: new ort.Tensor('float32', image, [1, 3, IMAGE_SIZE, IMAGE_SIZE]) });
+    const result = await this.encoder.run({ image: new (onnxRuntime().Tensor)('float32', image, [1, 3, IMAGE_SIZE, IMAGE_SIZE]) });
     return outputData(result, 'scene_codes', SCENE_CODES_LENGTH);
   }
 
@@ -233,8 +238,8 @@ class OrtModel implements LoadedModel {
     // Empty tensors trip some kernels (and some providers); there is nothing to compute anyway.
     if (count === 0) return { density: new Float32Array(0), color: new Float32Array(0) };
     const result = await this.decoder.run({
-      scene_codes: new ort.Tensor('float32', sceneCodes, [...SCENE_CODES_DIMS]),
-      points: new ort.Tensor('float32', points, [1, count, 3]),
+      scene_codes: new (onnxRuntime().Tensor)('float32', sceneCodes, [...SCENE_CODES_DIMS]),
+      points: new (onnxRuntime().Tensor)('float32', points, [1, count, 3]),
     });
     return { density: outputData(result, 'density', count), color: outputData(result, 'color', count * 3) };
   }

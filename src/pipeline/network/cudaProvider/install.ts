@@ -44,6 +44,7 @@ import { downloadFraction, formatBytes, formatDownloadProgress } from '../store/
 import { ProgressThrottle } from '../store/rateMeter.js';
 import { readNeededLibraries } from './elf.js';
 import { acquireInstallLock } from './lock.js';
+import { ONNXRUNTIME_PACKAGE_ENV, makePrivateRuntime, privateRuntimeBinDir, privateRuntimePackage } from './privateRuntime.js';
 import { describeRequirements, DRIVER_LIBRARY, findUnresolvedLibraries, type CudaRequirements } from './requirements.js';
 
 export const NUGET_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
@@ -91,8 +92,10 @@ export function notApplicableReason({ platform, arch }: Platform = HOST): string
  * …/bin/napi-v6/<platform>/<arch>, the layout its loader and its install script share.
  */
 export function defaultOrtBinDir({ platform, arch }: Platform = HOST): string {
-  const entry = require.resolve('onnxruntime-node');
-  return path.join(path.dirname(entry), '..', 'bin', 'napi-v6', platform, arch);
+  // The package this process loads (network/ort.ts): a private copy when the host named one.
+  const named = process.env[ONNXRUNTIME_PACKAGE_ENV];
+  const packageDir = named ? path.resolve(named) : path.join(path.dirname(require.resolve('onnxruntime-node')), '..');
+  return path.join(packageDir, 'bin', 'napi-v6', platform, arch);
 }
 
 /** The version of the onnxruntime-node whose bin folder this is, when the folder sits in its package. */
@@ -293,6 +296,12 @@ export interface InstallOptions {
   readonly host?: Platform;
   /** Passed to the download. */
   readonly fetchTimeoutMs?: number;
+  /**
+   * A folder this user owns (the extension's global storage): when onnxruntime-node's own folder is
+   * read-only, a private copy of it is made here and the provider installed into the copy
+   * (privateRuntime.ts). Without it, a read-only folder is refused with ProviderFolderNotWritableError.
+   */
+  readonly privateRuntimeStorage?: string;
 }
 
 export interface CudaInstallResult {
@@ -303,6 +312,8 @@ export interface CudaInstallResult {
   readonly record: CudaProviderRecord;
   /** What else the machine needs (driver, CUDA, cuDNN), from the installed provider when readable. */
   readonly requirements: CudaRequirements;
+  /** The private copy of onnxruntime-node the provider went into, when onnxruntime-node's own folder was read-only. */
+  readonly privateRuntime?: string;
 }
 
 interface Unpacked {
@@ -324,7 +335,7 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
       'provider-install-failed',
     );
   }
-  const binDir = path.resolve(options.ortBinDir ?? defaultOrtBinDir(host));
+  let binDir = path.resolve(options.ortBinDir ?? defaultOrtBinDir(host));
   const version = options.version ?? (await ortVersionFor(binDir));
   if (version === undefined) {
     throw new UserError(
@@ -337,16 +348,28 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
   throwIfAborted(signal);
 
   // Before anything is downloaded: a 250 MB download that cannot be installed is only a waste.
-  await checkBinDir(binDir);
+  let privateRuntime: string | undefined;
+  try {
+    await checkBinDir(binDir);
+  } catch (err) {
+    if (!(err instanceof ProviderFolderNotWritableError) || options.privateRuntimeStorage === undefined) throw err;
+    privateRuntime = privateRuntimePackage(path.resolve(options.privateRuntimeStorage), version);
+  }
+  const sourceBinDir = binDir;
+  if (privateRuntime) binDir = privateRuntimeBinDir(path.resolve(options.privateRuntimeStorage!), version, host);
   if (!options.force) {
     const existing = await installedRecord(binDir, version);
-    if (existing) return { binDir, version, alreadyInstalled: true, record: existing, requirements: await requirementsIn(binDir) };
+    if (existing) return { binDir, version, alreadyInstalled: true, record: existing, requirements: await requirementsIn(binDir), privateRuntime };
   }
 
   const cacheDir = path.resolve(options.cacheDir);
   await fsp.mkdir(cacheDir, { recursive: true });
   const release = await acquireInstallLock(cacheDir);
   try {
+    if (privateRuntime) {
+      await makePrivateRuntime(path.resolve(sourceBinDir, '..', '..', '..', '..'), path.resolve(options.privateRuntimeStorage!), host);
+      await checkBinDir(binDir);
+    }
     const url = packageUrl(version, options.feedUrl);
     const nupkg = path.join(cacheDir, packageFileName(version));
     const nupkgSha256 = await obtainPackage(url, nupkg, options);
@@ -370,7 +393,7 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
       await fsp.rm(workDir, { recursive: true, force: true });
     }
     if (!options.keepPackage) await fsp.rm(nupkg, { force: true });
-    return { binDir, version, alreadyInstalled: false, record, requirements: await requirementsIn(binDir) };
+    return { binDir, version, alreadyInstalled: false, record, requirements: await requirementsIn(binDir), privateRuntime };
   } finally {
     await release();
   }

@@ -1,0 +1,142 @@
+/**
+ * A private copy of onnxruntime-node for the CUDA provider, when the extension's own folder is
+ * read-only.
+ *
+ * ONNX Runtime loads an execution provider's library only from the folder its own library was
+ * loaded from; no session option points it elsewhere. A VS Code extension's folder is normally the
+ * user's, but it can be read-only (an extension installed system-wide, a managed or immutable
+ * install), and then the provider cannot go beside the bundled runtime. So the runtime comes to a
+ * folder the user owns: this platform's part of onnxruntime-node (its JavaScript, its native folder
+ * without any provider) and onnxruntime-common are copied into
+ * <storage>/onnxruntime-node-<version>/node_modules/, the provider is installed into that copy, and
+ * the pipeline process loads the copy (network/ort.ts, IMAGE_TO_3D_ONNXRUNTIME).
+ *
+ * The copy is built under a temporary name and renamed into place, so a half-made copy is never
+ * found. It carries the same version as the bundled package; a copy of another version (left by an
+ * older release of the extension) is not used.
+ *
+ * File system only: the extension host calls privateRuntimeFor without loading anything native.
+ */
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Environment variable naming an onnxruntime-node package folder to load instead of the bundled one (network/ort.ts). */
+export const ONNXRUNTIME_PACKAGE_ENV = 'IMAGE_TO_3D_ONNXRUNTIME';
+
+/** The provider files the copy must not take from its source (it gets its own install). */
+const PROVIDER_FILE = /^libonnxruntime_providers_|^cuda-provider\.json$|^\.cuda-provider-/;
+
+export interface RuntimePlatform {
+  readonly platform: string;
+  readonly arch: string;
+}
+
+/** The folder a private copy of onnxruntime-node `version` lives in under `storageDir`. */
+export function privateRuntimeRoot(storageDir: string, version: string): string {
+  return path.join(storageDir, `onnxruntime-node-${version}`);
+}
+
+/** The onnxruntime-node package folder of that copy (what IMAGE_TO_3D_ONNXRUNTIME names). */
+export function privateRuntimePackage(storageDir: string, version: string): string {
+  return path.join(privateRuntimeRoot(storageDir, version), 'node_modules', 'onnxruntime-node');
+}
+
+/** The native folder of that copy, where the provider goes. */
+export function privateRuntimeBinDir(storageDir: string, version: string, { platform, arch }: RuntimePlatform): string {
+  return path.join(privateRuntimePackage(storageDir, version), 'bin', 'napi-v6', platform, arch);
+}
+
+/** Where an extension keeps its private runtimes: a folder of its global storage. */
+export function privateRuntimeStorage(globalStoragePath: string): string {
+  return path.join(globalStoragePath, 'onnxruntime');
+}
+
+/**
+ * The copy's package folder when a private runtime of `version` with an installed CUDA provider record
+ * exists under `storageDir`, else undefined. A few small synchronous reads: the extension host asks
+ * this each time it starts the pipeline process, and loads nothing native.
+ */
+export function privateRuntimeFor(storageDir: string, version: string, host: RuntimePlatform = process): string | undefined {
+  const bin = privateRuntimeBinDir(storageDir, version, host);
+  try {
+    const { name, version: found } = JSON.parse(readFileSync(path.join(privateRuntimePackage(storageDir, version), 'package.json'), 'utf8')) as { name?: string; version?: string };
+    if (name !== 'onnxruntime-node' || found !== version) return undefined;
+    if (!existsSync(path.join(bin, 'onnxruntime_binding.node')) || !existsSync(path.join(bin, 'cuda-provider.json'))) return undefined;
+    return privateRuntimePackage(storageDir, version);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The version of the onnxruntime-node this bundle resolves to (resolution only: nothing is loaded),
+ * or undefined when there is none.
+ */
+export function bundledOnnxRuntimeVersion(): string | undefined {
+  try {
+    const dir = packageRootOf(require.resolve('onnxruntime-node'), 'onnxruntime-node');
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The folder of package `name` that `entry` (a file inside it) belongs to. Its exports may hide package.json from require.resolve. */
+function packageRootOf(entry: string, name: string): string {
+  for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === name) return dir;
+    } catch {
+      // No package.json here: go up.
+    }
+  }
+  throw new Error(`No ${name} package above ${entry}.`);
+}
+
+/**
+ * Makes (or finds) the private copy of the onnxruntime-node package at `sourcePackageDir` under
+ * `storageDir`; returns the copy's native folder. The source is only read.
+ */
+export async function makePrivateRuntime(sourcePackageDir: string, storageDir: string, host: RuntimePlatform = process): Promise<string> {
+  const manifest = JSON.parse(await fsp.readFile(path.join(sourcePackageDir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+  if (manifest.name !== 'onnxruntime-node' || !manifest.version) throw new Error(`${sourcePackageDir} is not an onnxruntime-node package.`);
+  const version = manifest.version;
+  const root = privateRuntimeRoot(storageDir, version);
+  const binDir = privateRuntimeBinDir(storageDir, version, host);
+  if (await exists(path.join(binDir, 'onnxruntime_binding.node'))) return binDir;
+
+  const building = `${root}.${process.pid}.tmp`;
+  await fsp.rm(building, { recursive: true, force: true });
+  try {
+    const ortTarget = path.join(building, 'node_modules', 'onnxruntime-node');
+    await fsp.mkdir(ortTarget, { recursive: true });
+    await fsp.copyFile(path.join(sourcePackageDir, 'package.json'), path.join(ortTarget, 'package.json'));
+    await fsp.cp(path.join(sourcePackageDir, 'dist'), path.join(ortTarget, 'dist'), { recursive: true });
+    const sourceBin = path.join(sourcePackageDir, 'bin', 'napi-v6', host.platform, host.arch);
+    const targetBin = path.join(ortTarget, 'bin', 'napi-v6', host.platform, host.arch);
+    await fsp.mkdir(targetBin, { recursive: true });
+    for (const name of await fsp.readdir(sourceBin)) {
+      if (PROVIDER_FILE.test(name)) continue;
+      await fsp.copyFile(path.join(sourceBin, name), path.join(targetBin, name));
+    }
+    // onnxruntime-node requires onnxruntime-common; from the copy, Node looks for it beside the copy.
+    const common = packageRootOf(require.resolve('onnxruntime-common', { paths: [sourcePackageDir] }), 'onnxruntime-common');
+    const commonTarget = path.join(building, 'node_modules', 'onnxruntime-common');
+    await fsp.mkdir(commonTarget, { recursive: true });
+    await fsp.copyFile(path.join(common, 'package.json'), path.join(commonTarget, 'package.json'));
+    await fsp.cp(path.join(common, 'dist'), path.join(commonTarget, 'dist'), { recursive: true });
+    await fsp.rm(root, { recursive: true, force: true });
+    await fsp.rename(building, root);
+  } catch (err) {
+    await fsp.rm(building, { recursive: true, force: true });
+    throw err;
+  }
+  return binDir;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
+}
