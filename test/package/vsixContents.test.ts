@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { PACKAGE_OUT_DIR, PACKAGE_TARGETS, vsixName, type PackageTarget } from '../../scripts/package/targets.js';
-import { zipEntries, type ZipEntry } from '../fixtures/zipEntries.js';
+import { withZipEntries, type ZipEntry } from '../fixtures/zipEntries.js';
 
 /*
  * What the VSIX packages (npm run package) hold: the build, the model manifest, the stand-in model,
@@ -52,74 +52,74 @@ test('npm run package built the linux-x64 package for this version', () => {
 });
 
 for (const { target, file } of builtPackages()) {
-  test(`${target.target}: only the allowed files, its own native binaries, within budget`, () => {
-    const zip = readFileSync(file);
-    assert.ok(zip.length <= target.budgetBytes, `${zip.length} bytes over the ${target.budgetBytes} budget`);
-    const entries = zipEntries(zip);
-    const byName = new Map(entries.map((e) => [e.name, e]));
-    const vsixManifest = byName.get('extension.vsixmanifest')!.read().toString('utf8');
-    assert.match(vsixManifest, new RegExp(`TargetPlatform="${target.target}"`));
+  test(`${target.target}: only the allowed files, its own native binaries, within budget`, () =>
+    withZipEntries(file, async (entries) => {
+      const bytes = statSync(file).size;
+      assert.ok(bytes <= target.budgetBytes, `${bytes} bytes over the ${target.budgetBytes} budget`);
+      const byName = new Map(entries.map((e) => [e.name, e]));
+      const vsixManifest = (await byName.get('extension.vsixmanifest')!.read()).toString('utf8');
+      assert.match(vsixManifest, new RegExp(`TargetPlatform="${target.target}"`));
 
-    const outside: string[] = [];
-    const nativeFolders = new Set<string>();
-    const sharpNatives = new Set<string>();
-    for (const { name } of entries) {
-      if (name === '[Content_Types].xml' || name === 'extension.vsixmanifest') continue;
-      assert.ok(name.startsWith('extension/'), name);
-      const rest = name.slice('extension/'.length);
-      if (FORBIDDEN.some((r) => r.test(rest))) outside.push(rest);
-      else if (rest.startsWith('node_modules/')) {
-        const onnx = /^node_modules\/onnxruntime-node\/bin\/(napi-v\d+)\/(\w+)\/(\w+)\//.exec(rest);
-        if (onnx) nativeFolders.add(`${onnx[2]}/${onnx[3]}`);
-        const pkg = packageOf(rest);
-        if (/^@img\/sharp-(?!colour)/.test(pkg)) sharpNatives.add(pkg);
-        if (rest.endsWith('.node') && !rest.startsWith('node_modules/onnxruntime-node/bin/') && !rest.startsWith('node_modules/@img/sharp-')) outside.push(rest);
-      } else if (!ALLOWED_FILES.some((r) => r.test(rest))) outside.push(rest);
-    }
-    assert.deepEqual(outside, [], 'files outside the allowed set');
-    assert.deepEqual([...nativeFolders], [`${target.os}/${target.cpu}`], "onnxruntime-node's binaries");
-    const wanted = target.os === 'win32' ? [`@img/sharp-win32-${target.cpu}`] : [`@img/sharp-${target.os}-${target.cpu}`, `@img/sharp-libvips-${target.os}-${target.cpu}`];
-    assert.deepEqual([...sharpNatives].sort(), wanted.sort(), "sharp's native packages");
-    for (const required of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/models/standin/decoder.onnx', 'extension/models/manifest.json', `extension/${manifest.icon}`]) {
-      assert.ok(byName.has(required), `${required} missing`);
-    }
-    for (const root of RUNTIME_CLOSURE_ROOTS) assert.ok(byName.has(`extension/node_modules/${root}/package.json`), `${root} missing`);
-  });
+      const outside: string[] = [];
+      const nativeFolders = new Set<string>();
+      const sharpNatives = new Set<string>();
+      for (const { name } of entries) {
+        if (name === '[Content_Types].xml' || name === 'extension.vsixmanifest') continue;
+        assert.ok(name.startsWith('extension/'), name);
+        const rest = name.slice('extension/'.length);
+        if (FORBIDDEN.some((r) => r.test(rest))) outside.push(rest);
+        else if (rest.startsWith('node_modules/')) {
+          const onnx = /^node_modules\/onnxruntime-node\/bin\/(napi-v\d+)\/(\w+)\/(\w+)\//.exec(rest);
+          if (onnx) nativeFolders.add(`${onnx[2]}/${onnx[3]}`);
+          const pkg = packageOf(rest);
+          if (/^@img\/sharp-(?!colour)/.test(pkg)) sharpNatives.add(pkg);
+          if (rest.endsWith('.node') && !rest.startsWith('node_modules/onnxruntime-node/bin/') && !rest.startsWith('node_modules/@img/sharp-')) outside.push(rest);
+        } else if (!ALLOWED_FILES.some((r) => r.test(rest))) outside.push(rest);
+      }
+      assert.deepEqual(outside, [], 'files outside the allowed set');
+      assert.deepEqual([...nativeFolders], [`${target.os}/${target.cpu}`], "onnxruntime-node's binaries");
+      const wanted = target.os === 'win32' ? [`@img/sharp-win32-${target.cpu}`] : [`@img/sharp-${target.os}-${target.cpu}`, `@img/sharp-libvips-${target.os}-${target.cpu}`];
+      assert.deepEqual([...sharpNatives].sort(), wanted.sort(), "sharp's native packages");
+      for (const required of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/models/standin/decoder.onnx', 'extension/models/manifest.json', `extension/${manifest.icon}`]) {
+        assert.ok(byName.has(required), `${required} missing`);
+      }
+      for (const root of RUNTIME_CLOSURE_ROOTS) assert.ok(byName.has(`extension/node_modules/${root}/package.json`), `${root} missing`);
+    }));
 
-  test(`${target.target}: every shipped package has its licence in the notices, libvips's LGPL included`, () => {
-    const entries = zipEntries(readFileSync(file));
-    const byName = new Map<string, ZipEntry>(entries.map((e) => [e.name, e]));
-    const notices = byName.get('extension/THIRD-PARTY-NOTICES.md')?.read().toString('utf8');
-    assert.ok(notices, 'THIRD-PARTY-NOTICES.md missing');
-    assert.ok(byName.has('extension/LICENSE.txt') || byName.has('extension/LICENSE'), 'our own licence missing');
-    const shipped = new Map<string, string>();
-    for (const { name } of entries) {
-      const m = /^extension\/((?:.*\/)?node_modules\/(?:@[^/]+\/)?[^/]+)\/package\.json$/.exec(name);
-      if (!m) continue;
-      const pkg = JSON.parse(byName.get(name)!.read().toString('utf8')) as { name?: string; version?: string };
-      // package.json files inside a package's own folders (sharp's dist/) name no package.
-      if (pkg.name && pkg.version && m[1]!.endsWith(pkg.name)) shipped.set(pkg.name, pkg.version);
-    }
-    assert.ok(shipped.size >= RUNTIME_CLOSURE_ROOTS.length);
-    // Each listed package's section runs to the next listed package's heading (licence texts have headings of their own).
-    const listed = [...notices.matchAll(/^\| (\S+) \| (\S+) \| .* \| (?:bundled|node_modules) \|$/gm)].map((m) => `\n## ${m[1]} ${m[2]}\n`);
-    const starts = listed.map((h) => notices.indexOf(h)).filter((i) => i >= 0).sort((a, b) => a - b);
-    const sectionOf = (heading: string): string | undefined => {
-      const start = notices.indexOf(heading);
-      if (start < 0) return undefined;
-      const next = starts.find((i) => i > start) ?? notices.length;
-      return notices.slice(start + heading.length, next);
-    };
-    const missing: string[] = [];
-    for (const [name, version] of shipped) {
-      const section = sectionOf(`\n## ${name} ${version}\n`);
-      // A section has the licence line and a non-trivial licence text.
-      if (!section || !/^Licence: /m.test(section) || section.length < 400) missing.push(`${name}@${version}`);
-      if (!notices.includes(`| ${name} | ${version} |`)) missing.push(`${name}@${version} (table)`);
-    }
-    assert.deepEqual(missing, [], 'packages without their licence in the notices');
-    assert.match(notices, /GNU LESSER GENERAL PUBLIC LICENSE\s+Version 3/);
-    // Bundled packages are listed too: three.js renders the preview.
-    assert.match(notices, /\| three \| [\d.]+ \| MIT \| bundled \|/);
-  });
+  test(`${target.target}: every shipped package has its licence in the notices, libvips's LGPL included`, () =>
+    withZipEntries(file, async (entries) => {
+      const byName = new Map<string, ZipEntry>(entries.map((e) => [e.name, e]));
+      const notices = (await byName.get('extension/THIRD-PARTY-NOTICES.md')?.read())?.toString('utf8');
+      assert.ok(notices, 'THIRD-PARTY-NOTICES.md missing');
+      assert.ok(byName.has('extension/LICENSE.txt') || byName.has('extension/LICENSE'), 'our own licence missing');
+      const shipped = new Map<string, string>();
+      for (const { name } of entries) {
+        const m = /^extension\/((?:.*\/)?node_modules\/(?:@[^/]+\/)?[^/]+)\/package\.json$/.exec(name);
+        if (!m) continue;
+        const pkg = JSON.parse((await byName.get(name)!.read()).toString('utf8')) as { name?: string; version?: string };
+        // package.json files inside a package's own folders (sharp's dist/) name no package.
+        if (pkg.name && pkg.version && m[1]!.endsWith(pkg.name)) shipped.set(pkg.name, pkg.version);
+      }
+      assert.ok(shipped.size >= RUNTIME_CLOSURE_ROOTS.length);
+      // Each listed package's section runs to the next listed package's heading (licence texts have headings of their own).
+      const listed = [...notices.matchAll(/^\| (\S+) \| (\S+) \| .* \| (?:bundled|node_modules) \|$/gm)].map((m) => `\n## ${m[1]} ${m[2]}\n`);
+      const starts = listed.map((h) => notices.indexOf(h)).filter((i) => i >= 0).sort((a, b) => a - b);
+      const sectionOf = (heading: string): string | undefined => {
+        const start = notices.indexOf(heading);
+        if (start < 0) return undefined;
+        const next = starts.find((i) => i > start) ?? notices.length;
+        return notices.slice(start + heading.length, next);
+      };
+      const missing: string[] = [];
+      for (const [name, version] of shipped) {
+        const section = sectionOf(`\n## ${name} ${version}\n`);
+        // A section has the licence line and a non-trivial licence text.
+        if (!section || !/^Licence: /m.test(section) || section.length < 400) missing.push(`${name}@${version}`);
+        if (!notices.includes(`| ${name} | ${version} |`)) missing.push(`${name}@${version} (table)`);
+      }
+      assert.deepEqual(missing, [], 'packages without their licence in the notices');
+      assert.match(notices, /GNU LESSER GENERAL PUBLIC LICENSE\s+Version 3/);
+      // Bundled packages are listed too: three.js renders the preview.
+      assert.match(notices, /\| three \| [\d.]+ \| MIT \| bundled \|/);
+    }));
 }

@@ -218,6 +218,51 @@ async function assertBinUntouched(): Promise<void> {
   for (const [name, data] of originalBin) assert.ok((await readFile(join(binDir, name))).equals(data), `${name} unchanged`);
 }
 
+/**
+ * Runs the installer as user nobody (setpriv), who may read the case's folders but write only
+ * `writable`: onnxruntime-node's folder is then read-only to it, as in a system-wide install. Returns
+ * the installer's outcome ({ ok, binDir, privateRuntime } or the error's name, code, message, dir), or
+ * why it could not run as nobody here.
+ */
+async function installAsNobody(installOptions: InstallOptions, writable: readonly string[]): Promise<Record<string, unknown> | string> {
+  const setpriv = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
+  if (setpriv.status !== 0) return `setpriv cannot switch to nobody here: ${setpriv.stderr?.toString().trim() || String(setpriv.error)}`;
+  // nobody must be able to reach the folders (mkdtemp makes them private) but not write the bin folder.
+  for (let dir = binDir; dir.startsWith(root); dir = join(dir, '..')) await chmod(dir, 0o755);
+  await chmod(root, 0o755);
+  for (const dir of writable) {
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o777);
+  }
+  // The installer is bundled into the test's own (now reachable) folder, so nobody needs no access to
+  // the checkout, which may sit in a private folder (mktemp -d is 0700).
+  const bundle = join(root, 'install.cjs');
+  buildSync({
+    entryPoints: [join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: bundle,
+    logLevel: 'silent',
+  });
+  await chmod(bundle, 0o644);
+  const script = `
+    const { installCudaProvider } = require(${JSON.stringify(bundle)});
+    installCudaProvider(${JSON.stringify(installOptions)}).then(
+      (r) => console.log(JSON.stringify({ ok: true, binDir: r.binDir, privateRuntime: r.privateRuntime })),
+      (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, dir: e.dir })),
+    );`;
+  // Asynchronously: the package server runs in this process and must answer while the child downloads.
+  const child = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+    execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { cwd: root, env: { ...process.env, HOME: writable[0] }, timeout: 60_000 }, (_err, stdout, stderr) =>
+      resolve({ stdout: String(stdout), stderr: String(stderr) }),
+    ),
+  );
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  if (!line.startsWith('{')) return `could not run as nobody: ${child.stderr.trim().split('\n').slice(-3).join(' / ')}`;
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 describe('CUDA provider installer', { timeout: 120_000 }, () => {
   it('downloads the package, installs byte-identical files with a record, and reports installed', async () => {
     const before = await cudaProviderStatus(binDir, { platform: 'linux', arch: 'x64' });
@@ -381,40 +426,10 @@ describe('CUDA provider installer', { timeout: 120_000 }, () => {
   });
 
   it('names a bin folder this user may not write, before downloading anything', async (t) => {
-    const setpriv = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
-    if (setpriv.status !== 0) return t.skip(`setpriv cannot switch to nobody here: ${setpriv.stderr?.toString().trim() || String(setpriv.error)}`);
-    // nobody must be able to reach the folders (mkdtemp makes them private) but not write the bin folder.
-    for (let dir = binDir; dir.startsWith(root); dir = join(dir, '..')) await chmod(dir, 0o755);
-    await chmod(root, 0o755);
-    await mkdir(cacheDir, { recursive: true });
-    await chmod(cacheDir, 0o777);
-    // The installer is bundled into the test's own (now reachable) folder, so nobody needs no access to
-    // the checkout, which may sit in a private folder (mktemp -d is 0700).
-    const bundle = join(root, 'install.cjs');
-    buildSync({
-      entryPoints: [join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: bundle,
-      logLevel: 'silent',
-    });
-    await chmod(bundle, 0o644);
-    const script = `
-      const { installCudaProvider } = require(${JSON.stringify(bundle)});
-      installCudaProvider(${JSON.stringify(options())}).then(
-        () => console.log(JSON.stringify({ ok: true })),
-        (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, dir: e.dir })),
-      );`;
-    const child = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
-      { cwd: root, encoding: 'utf8', env: { ...process.env, HOME: cacheDir }, timeout: 60_000 },
-    );
-    const line = child.stdout.trim().split('\n').pop() ?? '';
-    if (!line.startsWith('{')) return t.skip(`could not run as nobody: ${child.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-    const outcome = JSON.parse(line) as { name?: string; code?: string; message?: string; dir?: string };
-    assert.equal(outcome.name, ProviderFolderNotWritableError.name, line);
+    const run = await installAsNobody(options(), [cacheDir]);
+    if (typeof run === 'string') return t.skip(run);
+    const outcome = run as { name?: string; code?: string; message?: string; dir?: string };
+    assert.equal(outcome.name, ProviderFolderNotWritableError.name, JSON.stringify(run));
     assert.equal(outcome.code, 'provider-install-failed');
     assert.equal(outcome.dir, binDir);
     assert.ok(outcome.message?.includes(binDir) && outcome.message.includes('EACCES'), outcome.message);
@@ -423,8 +438,6 @@ describe('CUDA provider installer', { timeout: 120_000 }, () => {
   });
 
   it('with a storage folder given, puts the provider into a private copy of onnxruntime-node when its own folder is read-only', async (t) => {
-    const setpriv = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
-    if (setpriv.status !== 0) return t.skip(`setpriv cannot switch to nobody here: ${setpriv.stderr?.toString().trim() || String(setpriv.error)}`);
     // What the copy takes besides the native folder: onnxruntime-node's JavaScript and onnxruntime-common.
     const ortRoot = join(caseDir, 'node_modules', 'onnxruntime-node');
     await mkdir(join(ortRoot, 'dist'), { recursive: true });
@@ -433,39 +446,11 @@ describe('CUDA provider installer', { timeout: 120_000 }, () => {
     await mkdir(join(common, 'dist', 'cjs'), { recursive: true });
     await writeFile(join(common, 'package.json'), JSON.stringify({ name: 'onnxruntime-common', version: VERSION, main: 'dist/cjs/index.js' }));
     await writeFile(join(common, 'dist', 'cjs', 'index.js'), 'module.exports = {};\n');
-    for (let dir = binDir; dir.startsWith(root); dir = join(dir, '..')) await chmod(dir, 0o755);
-    await chmod(root, 0o755);
     const storage = join(caseDir, 'storage');
-    for (const dir of [cacheDir, storage]) {
-      await mkdir(dir, { recursive: true });
-      await chmod(dir, 0o777);
-    }
-    const bundle = join(root, 'install-private.cjs');
-    buildSync({
-      entryPoints: [join(__dirname, '..', '..', 'src', 'pipeline', 'network', 'cudaProvider', 'install.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: bundle,
-      logLevel: 'silent',
-    });
-    await chmod(bundle, 0o644);
-    const script = `
-      const { installCudaProvider } = require(${JSON.stringify(bundle)});
-      installCudaProvider(${JSON.stringify(options({ privateRuntimeStorage: storage }))}).then(
-        (r) => console.log(JSON.stringify({ ok: true, binDir: r.binDir, privateRuntime: r.privateRuntime })),
-        (e) => console.log(JSON.stringify({ name: e.name, message: e.message })),
-      );`;
-    // Asynchronously: the package server runs in this process and must answer while the child downloads.
-    const child = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
-      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { cwd: root, env: { ...process.env, HOME: cacheDir }, timeout: 60_000 }, (_err, stdout, stderr) =>
-        resolve({ stdout: String(stdout), stderr: String(stderr) }),
-      ),
-    );
-    const line = child.stdout.trim().split('\n').pop() ?? '';
-    if (!line.startsWith('{')) return t.skip(`could not run as nobody: ${child.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-    const outcome = JSON.parse(line) as { ok?: boolean; binDir?: string; privateRuntime?: string; message?: string };
-    assert.equal(outcome.ok, true, line);
+    const run = await installAsNobody(options({ privateRuntimeStorage: storage }), [cacheDir, storage]);
+    if (typeof run === 'string') return t.skip(run);
+    const outcome = run as { ok?: boolean; binDir?: string; privateRuntime?: string };
+    assert.equal(outcome.ok, true, JSON.stringify(run));
     const copy = join(storage, `onnxruntime-node-${VERSION}`, 'node_modules', 'onnxruntime-node');
     assert.equal(outcome.privateRuntime, copy);
     assert.equal(outcome.binDir, join(copy, 'bin', 'napi-v6', 'linux', 'x64'));
