@@ -28,7 +28,11 @@ const WORK = path.join(ROOT, PACKAGE_WORK_DIR);
 const OUT = path.join(ROOT, PACKAGE_OUT_DIR);
 const META = path.join(ROOT, '.cache', 'build-meta');
 const VSCE = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+/**
+ * npm as `npm run package` started it (npm_execpath is its CLI script), run by this Node: no shell,
+ * so paths with spaces pass whole and Windows needs no npm.cmd (which Node refuses to spawn directly).
+ */
+const NPM: readonly [string, ...string[]] = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
 
 /** Files and folders of the repository that every package carries, as they are. */
 const TOP_LEVEL_FILES = ['README.md', 'CHANGELOG.md', 'LICENSE'];
@@ -120,7 +124,7 @@ function buildTarget(target: PackageTarget, manifest: Manifest, lock: Lock, bund
   writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
 
   const platform = [`--os=${target.os}`, `--cpu=${target.cpu}`, ...(target.libc ? [`--libc=${target.libc}`] : [])];
-  run(NPM, ['install', ...platform, '--omit=dev', '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], stage);
+  run(NPM[0], [...NPM.slice(1), 'install', ...platform, '--omit=dev', '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], stage);
   const sharpNative = path.join(stage, 'node_modules', ...sharpPackageName(target).split('/'));
   if (!existsSync(sharpNative)) throw new Error(`npm did not install ${sharpPackageName(target)} for ${target.target}: sharp would not load there.`);
   const onnxBinaries = onnxruntimeBinaryDir(stage, target);

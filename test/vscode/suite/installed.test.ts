@@ -30,5 +30,16 @@ export function installedSuite(info: InstalledInfo): void {
       assert.ok(fs.existsSync(binding), `${binding} missing`);
       assert.ok(fs.existsSync(path.join(installedAt, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`)), "sharp's native package missing");
     });
+
+    test('Install CUDA Support has where to put the provider: beside the installed ONNX Runtime, or a private copy', function () {
+      if (process.platform !== 'linux' || process.arch !== 'x64') this.skip();
+      const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+      // The folder the installer writes into (cudaProvider/install.ts): ONNX Runtime's own library beside it.
+      const binDir = path.join(ext.extensionPath, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64');
+      assert.ok(fs.existsSync(path.join(binDir, 'libonnxruntime.so.1')), `no libonnxruntime.so.1 in ${binDir}`);
+      // Writable here (an ordinary per-user install); where it is not, the installer makes a private copy
+      // in the global storage instead (test/pipeline/cudaProvider.test.ts runs that case as another user).
+      fs.accessSync(binDir, fs.constants.W_OK);
+    });
   });
 }
