@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { progressReporter, reportFailure, stageWeights, type CommandContext } from './commandSupport.js';
-import { privateRuntimeStorage } from '../pipeline/network/cudaProvider/privateRuntime.js';
+import { privateRuntimeStorage } from '../pipeline/network/runtimeLocation.js';
 
 /** The install reports one stage, download (with its checking and unpacking), over the whole bar. */
 const INSTALL_WEIGHTS = stageWeights({ download: 1 });

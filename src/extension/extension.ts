@@ -6,7 +6,7 @@ import { PreviewPanel } from './previewPanel.js';
 import { installCudaCommand } from './cudaCommand.js';
 import { convertMeshCommand, type ConvertCommandOptions } from './convertCommand.js';
 import { isOutputFormat } from '../pipeline/writers/outputFormats.js';
-import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/cudaProvider/privateRuntime.js';
+import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/runtimeLocation.js';
 
 let client: PipelineClient | undefined;
 

@@ -27,7 +27,7 @@ import {
 } from '../../src/pipeline/network/cudaProvider/install.js';
 import { describeRequirements, findUnresolvedLibraries } from '../../src/pipeline/network/cudaProvider/requirements.js';
 import { probe } from '../../src/pipeline/network/providers.js';
-import { privateRuntimeFor } from '../../src/pipeline/network/cudaProvider/privateRuntime.js';
+import { privateRuntimeFor } from '../../src/pipeline/network/runtimeLocation.js';
 import { TestFileServer } from '../fixtures/httpServer.js';
 import { rejectsWith } from '../fixtures/userErrors.js';
 

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { bundledOnnxRuntimeVersion, makePrivateRuntime, ONNXRUNTIME_PACKAGE_ENV, privateRuntimeFor, privateRuntimePackage } from '../../src/pipeline/network/cudaProvider/privateRuntime.js';
+import { makePrivateRuntime } from '../../src/pipeline/network/cudaProvider/privateRuntime.js';
+import { bundledOnnxRuntimeVersion, ONNXRUNTIME_PACKAGE_ENV, privateRuntimeFor, privateRuntimePackage } from '../../src/pipeline/network/runtimeLocation.js';
 
 /*
  * The private copy of onnxruntime-node (for a CUDA provider when the extension's folder is read-only):

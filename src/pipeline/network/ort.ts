@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import type * as OnnxRuntime from 'onnxruntime-node';
-import { ONNXRUNTIME_PACKAGE_ENV } from './cudaProvider/privateRuntime.js';
+import { ONNXRUNTIME_PACKAGE_ENV } from './runtimeLocation.js';
 
 export type { OnnxRuntime };
 

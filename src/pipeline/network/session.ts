@@ -14,7 +14,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { onnxRuntime, onnxRuntimeSource } from './ort.js';
-import { ONNXRUNTIME_PACKAGE_ENV } from './cudaProvider/privateRuntime.js';
+import { ONNXRUNTIME_PACKAGE_ENV } from './runtimeLocation.js';
 import { UserError, type Hint } from '../errors.js';
 import { checkContract, IMAGE_LENGTH, IMAGE_SIZE, SCENE_CODES_DIMS, SCENE_CODES_LENGTH } from './contract.js';
 import { firstLine, probe, providerList, quietOrt } from './providers.js';

@@ -44,7 +44,8 @@ import { downloadFraction, formatBytes, formatDownloadProgress } from '../store/
 import { ProgressThrottle } from '../store/rateMeter.js';
 import { readNeededLibraries } from './elf.js';
 import { acquireInstallLock } from './lock.js';
-import { ONNXRUNTIME_PACKAGE_ENV, makePrivateRuntime, privateRuntimeBinDir, privateRuntimePackage } from './privateRuntime.js';
+import { makePrivateRuntime } from './privateRuntime.js';
+import { ONNXRUNTIME_PACKAGE_ENV, privateRuntimeBinDir, privateRuntimePackage } from '../runtimeLocation.js';
 import { describeRequirements, DRIVER_LIBRARY, findUnresolvedLibraries, type CudaRequirements } from './requirements.js';
 
 export const NUGET_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
