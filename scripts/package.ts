@@ -142,6 +142,9 @@ function buildTarget(target: PackageTarget, manifest: Manifest, lock: Lock, bund
   const file = path.join(OUT, vsixName(manifest.name, manifest.version, target.target));
   rmSync(file, { force: true });
   run(process.execPath, [VSCE, 'package', '--target', target.target, '--out', file], stage);
+  // Each staging folder holds all of onnxruntime-node as npm unpacked it (about 300 MB): kept only
+  // when packaging failed, to look into.
+  rmSync(stage, { recursive: true, force: true });
   return { file, bytes: statSync(file).size };
 }
 
