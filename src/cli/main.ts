@@ -4,7 +4,7 @@
  *   node dist/cli.js <mesh.obj|stl|ply|glb|gltf> [--formats step,dxf] [--up y|z] [--units mm|cm|m|in] …
  * Progress goes to stderr, the written files to stdout (one per line), so the output pipes cleanly.
  */
-import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/runtimeLocation.js';
+import { ONNXRUNTIME_PACKAGE_ENV, installedPrivateRuntime, privateRuntimeStorage } from '../pipeline/network/runtimeLocation.js';
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { CadMeshReport, GenerateRequest } from '../pipeline/run.js';
@@ -412,8 +412,7 @@ function parseExisting(text: string | undefined): ExistingFilePolicy {
  */
 function useInstalledOnnxRuntimeCopy(cacheDir: string): void {
   if (process.env[ONNXRUNTIME_PACKAGE_ENV]) return;
-  const version = bundledOnnxRuntimeVersion();
-  const copy = version === undefined ? undefined : privateRuntimeFor(privateRuntimeStorage(cacheDir), version);
+  const copy = installedPrivateRuntime(cacheDir);
   if (copy) process.env[ONNXRUNTIME_PACKAGE_ENV] = copy;
 }
 

@@ -6,7 +6,7 @@ import { PreviewPanel } from './previewPanel.js';
 import { installCudaCommand } from './cudaCommand.js';
 import { convertMeshCommand, type ConvertCommandOptions } from './convertCommand.js';
 import { isOutputFormat } from '../pipeline/writers/outputFormats.js';
-import { ONNXRUNTIME_PACKAGE_ENV, bundledOnnxRuntimeVersion, privateRuntimeFor, privateRuntimeStorage } from '../pipeline/network/runtimeLocation.js';
+import { ONNXRUNTIME_PACKAGE_ENV, installedPrivateRuntime } from '../pipeline/network/runtimeLocation.js';
 
 let client: PipelineClient | undefined;
 
@@ -57,7 +57,6 @@ export async function deactivate(): Promise<void> {
  * the provider there (the extension's folder was read-only), and the bundled one otherwise.
  */
 function onnxRuntimeEnvironment(globalStoragePath: string): Record<string, string> {
-  const version = bundledOnnxRuntimeVersion();
-  const copy = version === undefined ? undefined : privateRuntimeFor(privateRuntimeStorage(globalStoragePath), version);
+  const copy = installedPrivateRuntime(globalStoragePath);
   return copy ? { [ONNXRUNTIME_PACKAGE_ENV]: copy } : {};
 }

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { makePrivateRuntime } from '../../src/pipeline/network/cudaProvider/privateRuntime.js';
+import { isProviderFile } from '../../src/pipeline/network/cudaProvider/install.js';
 import { bundledOnnxRuntimeVersion, ONNXRUNTIME_PACKAGE_ENV, privateRuntimeFor, privateRuntimePackage } from '../../src/pipeline/network/runtimeLocation.js';
 
 /*
@@ -42,7 +43,7 @@ function loadIn(env: Record<string, string>): { packageDir: string; passedOver?:
 }
 
 test('the copy holds this platform runtime and no provider, and a process told about it loads ONNX Runtime from it', { skip: !existsSync(path.join(ROOT, 'dist', 'models', 'standin', 'encoder.onnx')) && 'npm run build first' }, async () => {
-  const binDir = await makePrivateRuntime(realPackage, storage);
+  const binDir = await makePrivateRuntime(realPackage, storage, isProviderFile);
   const copy = privateRuntimePackage(storage, version);
   assert.equal(binDir, path.join(copy, 'bin', 'napi-v6', process.platform, process.arch));
   assert.ok(existsSync(path.join(binDir, 'onnxruntime_binding.node')));
@@ -63,7 +64,7 @@ test('the copy holds this platform runtime and no provider, and a process told a
   assert.equal(bundled.sceneCodes, fromCopy.sceneCodes);
 
   // Made again: found as it is, not rebuilt.
-  assert.equal(await makePrivateRuntime(realPackage, storage), binDir);
+  assert.equal(await makePrivateRuntime(realPackage, storage, isProviderFile), binDir);
 });
 
 test('a named copy that does not load is passed over for the bundled runtime, and says why', { skip: !existsSync(path.join(ROOT, 'dist', 'models', 'standin', 'encoder.onnx')) && 'npm run build first' }, () => {

@@ -10,10 +10,9 @@
  */
 import * as path from 'node:path';
 import type * as OnnxRuntime from 'onnxruntime-node';
-import { ONNXRUNTIME_PACKAGE_ENV } from './runtimeLocation.js';
+import { bundledOnnxRuntimePackage, ONNXRUNTIME_PACKAGE_ENV } from './runtimeLocation.js';
 
 export type { OnnxRuntime };
-
 
 interface Loaded {
   readonly module: typeof OnnxRuntime;
@@ -38,7 +37,7 @@ function load(): Loaded {
     }
   }
   const module = require('onnxruntime-node') as typeof OnnxRuntime;
-  return { module, packageDir: path.resolve(path.dirname(require.resolve('onnxruntime-node')), '..'), passedOver };
+  return { module, packageDir: bundledOnnxRuntimePackage(), passedOver };
 }
 
 /** The onnxruntime-node module this process uses. */

@@ -10,6 +10,9 @@ import * as path from 'node:path';
 /** Environment variable naming an onnxruntime-node package folder to load instead of the bundled one (network/ort.ts). */
 export const ONNXRUNTIME_PACKAGE_ENV = 'IMAGE_TO_3D_ONNXRUNTIME';
 
+/** The record an installed CUDA provider leaves beside it (cudaProvider/install.ts writes it). */
+export const CUDA_PROVIDER_RECORD = 'cuda-provider.json';
+
 export interface RuntimePlatform {
   readonly platform: string;
   readonly arch: string;
@@ -45,24 +48,34 @@ export function privateRuntimeFor(storageDir: string, version: string, host: Run
   try {
     const { name, version: found } = JSON.parse(readFileSync(path.join(privateRuntimePackage(storageDir, version), 'package.json'), 'utf8')) as { name?: string; version?: string };
     if (name !== 'onnxruntime-node' || found !== version) return undefined;
-    if (!existsSync(path.join(bin, 'onnxruntime_binding.node')) || !existsSync(path.join(bin, 'cuda-provider.json'))) return undefined;
+    if (!existsSync(path.join(bin, 'onnxruntime_binding.node')) || !existsSync(path.join(bin, CUDA_PROVIDER_RECORD))) return undefined;
     return privateRuntimePackage(storageDir, version);
   } catch {
     return undefined;
   }
 }
 
-/**
- * The version of the onnxruntime-node this bundle resolves to (resolution only: nothing is loaded),
- * or undefined when there is none.
- */
+/** The onnxruntime-node package folder this bundle resolves to (resolution only: nothing is loaded). */
+export function bundledOnnxRuntimePackage(): string {
+  return packageRootOf(require.resolve('onnxruntime-node'), 'onnxruntime-node');
+}
+
+/** The version of the bundled onnxruntime-node, or undefined when there is none. */
 export function bundledOnnxRuntimeVersion(): string | undefined {
   try {
-    const dir = packageRootOf(require.resolve('onnxruntime-node'), 'onnxruntime-node');
-    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+    return (JSON.parse(readFileSync(path.join(bundledOnnxRuntimePackage(), 'package.json'), 'utf8')) as { version?: string }).version;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The private copy the pipeline should load, when Install CUDA Support had to put the provider in
+ * one under `storageParent` (the extension's global storage, or the CLI's cache folder), else undefined.
+ */
+export function installedPrivateRuntime(storageParent: string): string | undefined {
+  const version = bundledOnnxRuntimeVersion();
+  return version === undefined ? undefined : privateRuntimeFor(privateRuntimeStorage(storageParent), version);
 }
 
 /** The folder of package `name` that `entry` (a file inside it) belongs to. Its exports may hide package.json from require.resolve. */

@@ -89,12 +89,12 @@ function samplesOf(triangles: readonly number[], tri: Int32Array, coords: Float6
   const midpoints = new Float64Array(triangles.length * 9);
   triangles.forEach((t, i) => {
     for (let k = 0; k < 3; k++) {
-      const a = tri[t * 3 + k]! * 3, b = tri[t * 3 + ((k + 1) % 3)]! * 3;
-      for (let c = 0; c < 3; c++) midpoints[i * 9 + k * 3 + c] = (coords[a + c]! + coords[b + c]!) / 2;
-    }
-    for (let k = 0; k < 3; k++) {
       const v = tri[t * 3 + k]!;
-      for (let c = 0; c < 3; c++) centroids[i * 3 + c]! += coords[v * 3 + c]! / 3;
+      const next = tri[t * 3 + ((k + 1) % 3)]!;
+      for (let c = 0; c < 3; c++) {
+        centroids[i * 3 + c]! += coords[v * 3 + c]! / 3;
+        midpoints[i * 9 + k * 3 + c] = (coords[v * 3 + c]! + coords[next * 3 + c]!) / 2;
+      }
       if (seen.has(v)) continue;
       seen.add(v);
       points.push(coords[v * 3]!, coords[v * 3 + 1]!, coords[v * 3 + 2]!);

@@ -45,7 +45,7 @@ import { ProgressThrottle } from '../store/rateMeter.js';
 import { readNeededLibraries } from './elf.js';
 import { acquireInstallLock } from './lock.js';
 import { makePrivateRuntime } from './privateRuntime.js';
-import { ONNXRUNTIME_PACKAGE_ENV, privateRuntimeBinDir, privateRuntimePackage } from '../runtimeLocation.js';
+import { bundledOnnxRuntimePackage, CUDA_PROVIDER_RECORD, ONNXRUNTIME_PACKAGE_ENV, privateRuntimeBinDir, privateRuntimePackage } from '../runtimeLocation.js';
 import { describeRequirements, DRIVER_LIBRARY, findUnresolvedLibraries, type CudaRequirements } from './requirements.js';
 
 export const NUGET_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
@@ -56,7 +56,7 @@ export const CUDA_PROVIDER_LIBRARY = 'libonnxruntime_providers_cuda.so';
 export const SHARED_PROVIDER_LIBRARY = 'libonnxruntime_providers_shared.so';
 export const TENSORRT_PROVIDER_LIBRARY = 'libonnxruntime_providers_tensorrt.so';
 export const CUDA_PROVIDER_FILES = [SHARED_PROVIDER_LIBRARY, CUDA_PROVIDER_LIBRARY, TENSORRT_PROVIDER_LIBRARY] as const;
-export const RECORD_NAME = 'cuda-provider.json';
+export const RECORD_NAME = CUDA_PROVIDER_RECORD;
 /** ONNX Runtime's own library; its presence tells that a folder really is onnxruntime-node's native folder. */
 export const ORT_LIBRARY = 'libonnxruntime.so.1';
 
@@ -95,7 +95,7 @@ export function notApplicableReason({ platform, arch }: Platform = HOST): string
 export function defaultOrtBinDir({ platform, arch }: Platform = HOST): string {
   // The package this process loads (network/ort.ts): a private copy when the host named one.
   const named = process.env[ONNXRUNTIME_PACKAGE_ENV];
-  const packageDir = named ? path.resolve(named) : path.join(path.dirname(require.resolve('onnxruntime-node')), '..');
+  const packageDir = named ? path.resolve(named) : bundledOnnxRuntimePackage();
   return path.join(packageDir, 'bin', 'napi-v6', platform, arch);
 }
 
@@ -349,15 +349,17 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
   throwIfAborted(signal);
 
   // Before anything is downloaded: a 250 MB download that cannot be installed is only a waste.
-  let privateRuntime: string | undefined;
+  // Set when onnxruntime-node's folder is read-only and the provider goes into a private copy instead.
+  let privateStorage: string | undefined;
   try {
     await checkBinDir(binDir);
   } catch (err) {
     if (!(err instanceof ProviderFolderNotWritableError) || options.privateRuntimeStorage === undefined) throw err;
-    privateRuntime = privateRuntimePackage(path.resolve(options.privateRuntimeStorage), version);
+    privateStorage = path.resolve(options.privateRuntimeStorage);
   }
+  const privateRuntime = privateStorage === undefined ? undefined : privateRuntimePackage(privateStorage, version);
   const sourceBinDir = binDir;
-  if (privateRuntime) binDir = privateRuntimeBinDir(path.resolve(options.privateRuntimeStorage!), version, host);
+  if (privateStorage !== undefined) binDir = privateRuntimeBinDir(privateStorage, version, host);
   if (!options.force) {
     const existing = await installedRecord(binDir, version);
     if (existing) return { binDir, version, alreadyInstalled: true, record: existing, requirements: await requirementsIn(binDir), privateRuntime };
@@ -367,8 +369,8 @@ export async function installCudaProvider(options: InstallOptions): Promise<Cuda
   await fsp.mkdir(cacheDir, { recursive: true });
   const release = await acquireInstallLock(cacheDir);
   try {
-    if (privateRuntime) {
-      await makePrivateRuntime(path.resolve(sourceBinDir, '..', '..', '..', '..'), path.resolve(options.privateRuntimeStorage!), host);
+    if (privateStorage !== undefined) {
+      await makePrivateRuntime(path.resolve(sourceBinDir, '..', '..', '..', '..'), privateStorage, isProviderFile, host);
       await checkBinDir(binDir);
     }
     const url = packageUrl(version, options.feedUrl);
@@ -412,10 +414,9 @@ export async function removeCudaProvider(ortBinDir?: string, host: Platform = HO
     if (code === 'ENOENT' || code === 'ENOTDIR') return { removed: [] };
     throw err;
   }
-  const ours = new Set<string>([...CUDA_PROVIDER_FILES, RECORD_NAME]);
   const removed: string[] = [];
   // The record goes last: while any file is left, it still says where they came from.
-  const targets = names.filter((n) => ours.has(n) || isOurTemp(n)).sort((a, b) => Number(a === RECORD_NAME) - Number(b === RECORD_NAME));
+  const targets = names.filter(isProviderFile).sort((a, b) => Number(a === RECORD_NAME) - Number(b === RECORD_NAME));
   for (const name of targets) {
     const file = path.join(binDir, name);
     try {
@@ -673,6 +674,11 @@ async function placeFiles(binDir: string, unpacked: readonly Unpacked[], record:
 function tempName(dir: string, name: string): string {
   const nonce = Math.random().toString(36).slice(2, 10);
   return path.join(dir, `${TEMP_PREFIX}${name}.${process.pid}.${nonce}${TEMP_SUFFIX}`);
+}
+
+/** A provider file, its record, or a leftover of an interrupted install: what this module puts in a bin folder. */
+export function isProviderFile(name: string): boolean {
+  return (CUDA_PROVIDER_FILES as readonly string[]).includes(name) || name === RECORD_NAME || isOurTemp(name);
 }
 
 function isOurTemp(name: string): boolean {

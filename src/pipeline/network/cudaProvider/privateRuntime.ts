@@ -21,14 +21,12 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { packageRootOf, privateRuntimeBinDir, privateRuntimeRoot, type RuntimePlatform } from '../runtimeLocation.js';
 
-/** The provider files the copy must not take from its source (it gets its own install). */
-const PROVIDER_FILE = /^libonnxruntime_providers_|^cuda-provider\.json$|^\.cuda-provider-/;
-
 /**
  * Makes (or finds) the private copy of the onnxruntime-node package at `sourcePackageDir` under
- * `storageDir`; returns the copy's native folder. The source is only read.
+ * `storageDir`; returns the copy's native folder. The source is only read; files of its native folder
+ * for which `isProviderFile` holds stay behind (the copy gets its own install).
  */
-export async function makePrivateRuntime(sourcePackageDir: string, storageDir: string, host: RuntimePlatform = process): Promise<string> {
+export async function makePrivateRuntime(sourcePackageDir: string, storageDir: string, isProviderFile: (name: string) => boolean, host: RuntimePlatform = process): Promise<string> {
   const manifest = JSON.parse(await fsp.readFile(path.join(sourcePackageDir, 'package.json'), 'utf8')) as { name?: string; version?: string };
   if (manifest.name !== 'onnxruntime-node' || !manifest.version) throw new Error(`${sourcePackageDir} is not an onnxruntime-node package.`);
   const version = manifest.version;
@@ -47,7 +45,7 @@ export async function makePrivateRuntime(sourcePackageDir: string, storageDir: s
     const targetBin = path.join(ortTarget, 'bin', 'napi-v6', host.platform, host.arch);
     await fsp.mkdir(targetBin, { recursive: true });
     for (const name of await fsp.readdir(sourceBin)) {
-      if (PROVIDER_FILE.test(name)) continue;
+      if (isProviderFile(name)) continue;
       await fsp.copyFile(path.join(sourceBin, name), path.join(targetBin, name));
     }
     // onnxruntime-node requires onnxruntime-common; from the copy, Node looks for it beside the copy.

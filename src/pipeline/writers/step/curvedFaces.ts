@@ -11,8 +11,9 @@ import { nextHalfEdge } from './adjacency.js';
  * face that does so on a periodic surface needs a seam edge. Rather than cut the mesh open, every
  * region is split in two by a plane through the axis (for a sphere, through the centre across the
  * axis, so each half holds one pole in its middle): a triangle goes to the side its centroid lies on.
- * A sphere piece whose boundary comes near a pole stays faceted (see recognise.ts on poles). Each half spans less than a full turn, so it is an ordinary
- * face, and the two meet along mesh edges that both write once, as with any other neighbours.
+ * Each half spans less than a full turn, so it is an ordinary face, and the two meet along mesh edges
+ * that both write once, as with any other neighbours. A sphere piece whose boundary comes near a pole
+ * stays faceted (see recognise.ts on poles).
  *
  * A piece whose boundary is not one simple loop (a pinch vertex, a hole), or whose topology is not a
  * disk, is dropped: its triangles stay with the planar faces, which are always valid.
